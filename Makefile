@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Top-level build of pidshim.  The library and its install rules live here;
+# each other area (CLI, selftests, personalities, kernel matrix, benchmarks,
+# examples, stress) has its own fragment in mk/*.mk, included below.
+#
+# Test protocol: every check target writes $(BUILD)/results/<suite>.count
+# holding one line "PASSED FAILED SKIPPED"; `make check` runs every target
+# listed in CHECK_TARGETS and ci/summary.sh adds the counts up into the
+# closing "N passed, N failed, N skipped" line.
+
+BUILD ?= build
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC ?= cc
+AR ?= ar
+# `make CC=clang` must work with -Werror too.
+WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	-Wpointer-arith -Wformat=2 -Wno-unused-parameter
+OPT ?= -O2 -g
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+ifeq ($(SANITIZE),thread)
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+endif
+CFLAGS_COMMON := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -pthread $(SANFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS_COMMON := -pthread $(SANFLAGS) $(EXTRA_LDFLAGS)
+
+VERSION := 0.1.0
+SOVERSION := 0
+INCDIR := shim/include
+
+LIB_SRCS := $(sort $(wildcard shim/lib/*.c))
+LIB_OBJS := $(patsubst shim/lib/%.c,$(BUILD)/obj/lib/%.o,$(LIB_SRCS))
+LIB_MAP := shim/lib/pidshim.map
+LIB_SO_REAL := $(BUILD)/libpidshim.so.$(VERSION)
+LIB_SO := $(BUILD)/libpidshim.so.$(SOVERSION)
+LIB_SO_DEV := $(BUILD)/libpidshim.so
+LIB_A := $(BUILD)/libpidshim.a
+LIB_PC := $(BUILD)/pidshim.pc
+LIB_CFLAGS := $(CFLAGS_COMMON) -fPIC -fvisibility=hidden -DPIDSHIM_BUILDING -I$(INCDIR) -Ishim/lib
+
+# Fragments append to these.
+ALL_TARGETS := lib
+CHECK_TARGETS :=
+INSTALL_TARGETS := install-lib
+UNINSTALL_TARGETS := uninstall-lib
+
+.PHONY: all lib check check-run install uninstall clean check-symbols check-style \
+	install-lib uninstall-lib check-consumer check-deps
+.DEFAULT_GOAL := all
+
+lib: $(LIB_SO_REAL) $(LIB_SO) $(LIB_SO_DEV) $(LIB_A) $(LIB_PC)
+
+$(BUILD)/obj/lib/%.o: shim/lib/%.c shim/lib/*.h $(INCDIR)/pidshim.h | $(BUILD)/obj/lib
+	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/lib:
+	mkdir -p $@
+
+$(LIB_SO_REAL): $(LIB_OBJS) $(LIB_MAP)
+	$(CC) -shared -Wl,-soname,libpidshim.so.$(SOVERSION) -Wl,--version-script=$(LIB_MAP) \
+		-Wl,-z,defs -Wl,-z,now -Wl,-z,relro -o $@ $(LIB_OBJS) $(LDFLAGS_COMMON)
+
+$(LIB_SO): $(LIB_SO_REAL)
+	ln -sf $(notdir $<) $@
+
+$(LIB_SO_DEV): $(LIB_SO)
+	ln -sf $(notdir $<) $@
+
+$(LIB_A): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIB_PC): shim/pidshim.pc.in Makefile | $(BUILD)/obj/lib
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# The exported dynamic symbols must be exactly the ones the map lists.
+check-symbols: $(LIB_SO_REAL)
+	ci/check-symbols.sh $(LIB_SO_REAL) $(LIB_MAP) $(BUILD)/results
+
+check-style:
+	@clang-format --dry-run $(LIB_SRCS) shim/lib/*.h $(INCDIR)/pidshim.h 2>&1 | head -50
+
+# A consumer built against an installed copy, through pkg-config, as C and C++.
+check-consumer: lib
+	ci/check-consumer.sh $(BUILD)
+
+CHECK_TARGETS += check-symbols check-consumer
+
+-include mk/*.mk
+
+all: $(ALL_TARGETS)
+
+# `make check` installs what the tests need when run as root (ci/deps.sh),
+# then runs every suite, then prints one summary line.
+check-deps:
+	@ci/deps.sh check
+
+check: check-deps
+	@$(MAKE) --no-print-directory all
+	@rm -rf $(BUILD)/results && mkdir -p $(BUILD)/results
+	@set -e; for t in $(CHECK_TARGETS); do \
+		echo "=== $$t"; \
+		if ! $(MAKE) --no-print-directory $$t; then \
+			echo "$$t" >> $(BUILD)/results/failed-targets; \
+		fi; \
+	done
+	@ci/summary.sh $(BUILD)/results
+
+install: $(INSTALL_TARGETS)
+uninstall: $(UNINSTALL_TARGETS)
+
+install-lib: lib
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
+	install -m 0755 $(LIB_SO_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf libpidshim.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpidshim.so.$(SOVERSION)
+	ln -sf libpidshim.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libpidshim.so
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(LIB_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 0644 $(INCDIR)/pidshim.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 0644 man/man7/*.7 $(DESTDIR)$(MANDIR)/man7/
+
+uninstall-lib:
+	rm -f $(DESTDIR)$(LIBDIR)/libpidshim.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpidshim.so.$(SOVERSION) \
+		$(DESTDIR)$(LIBDIR)/libpidshim.so $(DESTDIR)$(LIBDIR)/libpidshim.a \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/pidshim.pc $(DESTDIR)$(INCLUDEDIR)/pidshim.h
+	for f in man/man3/*.3; do rm -f $(DESTDIR)$(MANDIR)/man3/$$(basename $$f); done
+	for f in man/man7/*.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$f); done
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,29 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Adds up the per-suite counts that check targets leave in a results
+# directory (<suite>.count: "PASSED FAILED SKIPPED") into one table and the
+# closing "N passed, N failed, N skipped" line.  A check target that failed
+# without leaving counts (listed in failed-targets) counts as one failure.
+# Exit status: 0 only when nothing failed.
+set -u
+dir=${1:?usage: summary.sh RESULTS_DIR}
+tp=0 tf=0 ts=0
+printf '\n%-34s %7s %7s %7s\n' suite passed failed skipped
+for f in "$dir"/*.count; do
+	[ -e "$f" ] || continue
+	read -r p fl s < "$f" || true
+	p=${p:-0} fl=${fl:-0} s=${s:-0}
+	printf '%-34s %7s %7s %7s\n' "$(basename "$f" .count)" "$p" "$fl" "$s"
+	tp=$((tp + p)) tf=$((tf + fl)) ts=$((ts + s))
+done
+if [ -s "$dir/failed-targets" ]; then
+	while read -r t; do
+		# A target that left counts with failures is already counted.
+		if [ -e "$dir/$t.count" ]; then continue; fi
+		printf '%-34s %7s %7s %7s   (target failed)\n' "$t" 0 1 0
+		tf=$((tf + 1))
+	done < "$dir/failed-targets"
+fi
+echo
+echo "$tp passed, $tf failed, $ts skipped"
+[ "$tf" -eq 0 ]

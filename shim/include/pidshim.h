@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pidshim.h - race-free process handles on every Linux kernel.
+ *
+ * A pidshim handle names one process for its whole life: it cannot be
+ * confused with a later process that reuses the PID.  The library picks a
+ * backend at run time (pidfd on Linux >= 5.4, pidfd + waitid(P_PID) on 5.3,
+ * a SIGCHLD signalfd service thread elsewhere or where seccomp blocks
+ * pidfds) and offers one API on top: blocking, non-blocking and timed
+ * waits with rusage, signals, spawn, and file descriptors that integrate in
+ * any poll/epoll event loop.
+ *
+ * Conventions: every function returning int returns >= 0 on success and a
+ * negative errno value on failure.  Output parameters are left untouched on
+ * failure.  errno is not part of the interface.  Every file descriptor the
+ * library creates is O_CLOEXEC.  The library never prints.
+ *
+ * This header is C99 and C++ compatible.  See pidshim(7) for the backends
+ * and the kernel table, and the section 3 pages for each function.
+ */
+#ifndef PIDSHIM_H
+#define PIDSHIM_H
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(PIDSHIM_BUILDING) && defined(__GNUC__)
+#define PIDSHIM_API __attribute__((visibility("default")))
+#else
+#define PIDSHIM_API
+#endif
+
+#define PIDSHIM_VERSION_MAJOR 0
+#define PIDSHIM_VERSION_MINOR 1
+#define PIDSHIM_VERSION_PATCH 0
+#define PIDSHIM_VERSION_STRING "0.1.0"
+
+/* The backends, in order of preference.  See pidshim(7). */
+enum pidshim_backend {
+	PIDSHIM_BACKEND_PIDFD = 1,      /* pidfd_open + waitid(P_PIDFD)   Linux >= 5.4 */
+	PIDSHIM_BACKEND_PIDFD_POLL = 2, /* pidfd_open + waitid(P_PID)     Linux 5.3    */
+	PIDSHIM_BACKEND_SIGNALFD = 3,   /* SIGCHLD signalfd               older, or pidfd blocked */
+};
+
+struct pidshim;     /* opaque handle to one process */
+struct pidshim_set; /* opaque set of handles, for waiting on many */
+
+/* What the kernel reported when the process ended. */
+struct pidshim_exit {
+	siginfo_t info;       /* si_signo == SIGCHLD; si_code CLD_EXITED, CLD_KILLED
+	                         or CLD_DUMPED; si_status (exit code or signal);
+	                         si_pid; si_uid */
+	struct rusage rusage; /* resources used by the process and its waited-for
+	                         descendants; all zero when the kernel reported the
+	                         exit of a non-child (no rusage is available) */
+};
+
+/*
+ * pidshim_open() flags.  Any other bit gives -EINVAL.
+ *
+ * PIDSHIM_OPEN_NONCHILD_OK is accepted for clarity only: non-children are
+ * always accepted by the pidfd backends.
+ */
+#define PIDSHIM_OPEN_NONCHILD_OK 0x1u
+#define PIDSHIM_OPEN_ALL_FLAGS PIDSHIM_OPEN_NONCHILD_OK
+
+/*
+ * pidshim_backend - the backend this process uses.
+ *
+ * Probes the kernel once (thread-safe), testing behaviour, never the
+ * version string; the result is cached.  PIDSHIM_BACKEND=pidfd|pidfd-poll|
+ * signalfd in the environment (read with secure_getenv, so ignored in
+ * setuid programs) forces a backend.
+ *
+ * Returns an enum pidshim_backend value, or
+ *   -ENOSYS  the forced backend cannot run on this kernel (cached)
+ *   -EINVAL  PIDSHIM_BACKEND holds an unknown name (cached)
+ *   -EMFILE, -ENFILE  no fd was free to probe with (not cached: a later
+ *            call probes again)
+ *   -ENOMEM  no memory to probe with (not cached)
+ */
+PIDSHIM_API int pidshim_backend(void);
+
+/*
+ * pidshim_backend_name - "pidfd", "pidfd-poll" or "signalfd" for a backend
+ * value; NULL for anything else (including negative error values).
+ */
+PIDSHIM_API const char *pidshim_backend_name(int backend);
+
+/*
+ * pidshim_open - make a handle for an existing process.
+ *
+ * The process may be a child (it can then be waited for and reaped), or a
+ * zombie child (its wait returns its status).  On the pidfd backends any
+ * process may be opened: its fd becomes readable when it exits, wait()
+ * blocks until then and returns its status where the kernel reports it
+ * (PIDFD_INFO_EXIT, Linux >= 6.15) and -ECHILD otherwise.
+ *
+ * The handle of a process pidshim did not spawn is never reaped behind the
+ * caller's back: closing it leaves the process alone.
+ *
+ * Returns 0 and sets *ret, or
+ *   -EINVAL  pid <= 0, ret NULL, or an unknown flag bit
+ *   -ESRCH   no such process
+ *   -ECHILD  signalfd backend: the process is not a child of this process
+ *   -ENOSYS  the forced backend cannot run on this kernel
+ *   -EMFILE, -ENFILE, -ENOMEM  out of fds or memory
+ *   -EPERM   the kernel refused (e.g. a seccomp filter installed after
+ *            the probe)
+ */
+PIDSHIM_API int pidshim_open(pid_t pid, unsigned int flags, struct pidshim **ret);
+
+/*
+ * pidshim_spawn - posix_spawn(3) a child and return a handle to it.
+ *
+ * Arguments as posix_spawn(3); envp NULL means environ.  The child gets the
+ * signal mask and dispositions plain posix_spawn would give it: the library
+ * never blocks SIGCHLD in the caller's threads.  Processes spawned here are
+ * owned by the library: if their handle is closed while they run, the
+ * library reaps them when they exit (no zombie is left behind).
+ *
+ * Returns 0 and sets *ret, or
+ *   -EINVAL  ret, path or argv NULL
+ *   -ENOENT, -EACCES, -ENOEXEC, ... the child's exec error; no zombie and
+ *            no fd are left behind
+ *   -EAGAIN  the process limit was hit
+ *   -ENOSYS  the forced backend cannot run on this kernel
+ *   -EMFILE, -ENFILE, -ENOMEM  no handle could be made: the child, if it
+ *            started, was killed and reaped
+ */
+PIDSHIM_API int pidshim_spawn(struct pidshim **ret, const char *path,
+			      const posix_spawn_file_actions_t *actions,
+			      const posix_spawnattr_t *attr, char *const argv[],
+			      char *const envp[]);
+
+/* pidshim_spawnp - as pidshim_spawn, searching PATH like posix_spawnp(3). */
+PIDSHIM_API int pidshim_spawnp(struct pidshim **ret, const char *file,
+			       const posix_spawn_file_actions_t *actions,
+			       const posix_spawnattr_t *attr, char *const argv[],
+			       char *const envp[]);
+
+/*
+ * pidshim_fd - a file descriptor that becomes readable (POLLIN) when the
+ * process exits, with nothing else to call.  Owned by the handle: do not
+ * close it; remove it from any epoll set before pidshim_close().
+ * Returns the fd, or -EINVAL for a NULL handle.
+ */
+PIDSHIM_API int pidshim_fd(const struct pidshim *h);
+
+/* pidshim_pid - the PID the handle was made for (stays valid as a number
+ * after reaping; never use it for kill(2)).  Returns -EINVAL for NULL. */
+PIDSHIM_API pid_t pidshim_pid(const struct pidshim *h);
+
+/*
+ * pidshim_wait - block until the process exits, reap it, fill *ret.
+ *
+ * Restarts after signal handlers (never returns -EINTR).
+ * Returns 0, or
+ *   -ECHILD  already reaped (by an earlier wait, by other code calling
+ *            waitpid(-1), or automatically because SIGCHLD is ignored),
+ *            or the process is not a child and the kernel cannot report
+ *            its exit
+ *   -EINVAL  h or ret NULL
+ */
+PIDSHIM_API int pidshim_wait(struct pidshim *h, struct pidshim_exit *ret);
+
+/*
+ * pidshim_try_wait - reap the process if it has exited, without blocking.
+ * Returns 0, or -EAGAIN while it runs (nothing reaped), or the errors of
+ * pidshim_wait().
+ */
+PIDSHIM_API int pidshim_try_wait(struct pidshim *h, struct pidshim_exit *ret);
+
+/*
+ * pidshim_wait_timeout - pidshim_wait with a timeout in milliseconds
+ * (negative: forever; 0: same as pidshim_try_wait but -ETIMEDOUT).
+ * Returns 0, -ETIMEDOUT, or the errors of pidshim_wait().
+ */
+PIDSHIM_API int pidshim_wait_timeout(struct pidshim *h, int timeout_ms,
+				     struct pidshim_exit *ret);
+
+/*
+ * pidshim_send_signal - send a signal to the process, never to a process
+ * that reused its PID.  sig 0 checks that it exists.
+ * Returns 0 (also for a zombie that is not yet reaped, as kill(2)), or
+ *   -EINVAL  h NULL or sig not a valid signal number
+ *   -ESRCH   the process was reaped
+ *   -EPERM   no permission to signal it
+ */
+PIDSHIM_API int pidshim_send_signal(struct pidshim *h, int sig);
+
+/*
+ * pidshim_close - free the handle and its fd.  NULL is fine.  Never kills
+ * and never blocks.  Removes the handle from its set.  A process spawned by
+ * pidshim_spawn that still runs is reaped by the library when it exits.
+ */
+PIDSHIM_API void pidshim_close(struct pidshim *h);
+
+/*
+ * pidshim_exit_status - the wait(2) status word (use WIFEXITED etc.) for
+ * an exit: CLD_EXITED, CLD_KILLED, CLD_DUMPED (WCOREDUMP set), CLD_STOPPED,
+ * CLD_TRAPPED and CLD_CONTINUED.
+ * Returns the status word (>= 0), or -EINVAL when e is NULL, si_signo is
+ * not SIGCHLD or si_code is not one of those.
+ */
+PIDSHIM_API int pidshim_exit_status(const struct pidshim_exit *e);
+
+/*
+ * pidshim_set_new - a set of handles to wait on many processes at once.
+ * Returns 0 and sets *ret, or -EINVAL (ret NULL), -EMFILE, -ENFILE, -ENOMEM.
+ */
+PIDSHIM_API int pidshim_set_new(struct pidshim_set **ret);
+
+/*
+ * pidshim_set_add - add a handle.  A handle is in at most one set.
+ * Returns 0, or -EINVAL (NULL argument), -EEXIST (already in this set),
+ * -EBUSY (in another set), -ENOMEM, -ENOSPC (epoll limit).
+ */
+PIDSHIM_API int pidshim_set_add(struct pidshim_set *s, struct pidshim *h);
+
+/* pidshim_set_remove - remove a handle (it stays open).
+ * Returns 0, or -EINVAL (NULL argument), -ENOENT (not a member). */
+PIDSHIM_API int pidshim_set_remove(struct pidshim_set *s, struct pidshim *h);
+
+/*
+ * pidshim_set_fd - an fd (epoll) readable when a member has exited and is
+ * not yet reaped.  Add it to any event loop.  Returns the fd or -EINVAL.
+ */
+PIDSHIM_API int pidshim_set_fd(const struct pidshim_set *s);
+
+/*
+ * pidshim_set_wait - wait up to timeout_ms (negative: forever) for a member
+ * whose process has exited and is not yet reaped; set *ready to it.  The
+ * member keeps being reported until it is reaped or removed; members that
+ * are ready together are reported in turn by successive calls.
+ * Returns 0, or
+ *   -ETIMEDOUT  nothing exited in time
+ *   -ECHILD     the set has no member that could still be reported
+ *   -EINVAL     s or ready NULL
+ */
+PIDSHIM_API int pidshim_set_wait(struct pidshim_set *s, int timeout_ms,
+				 struct pidshim **ready);
+
+/* pidshim_set_free - free the set; member handles stay open.  NULL is fine. */
+PIDSHIM_API void pidshim_set_free(struct pidshim_set *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PIDSHIM_H */
