@@ -1,0 +1,249 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The kernel matrix: runs the static selftests under every kernel
+# personality on real Debian kernels booted with qemu, and on the host
+# kernel, then prints one table kernel x personality -> backend selected,
+# passed, failed, skipped.  Kernels come from ci/kernel-fetch.sh (cached);
+# the guests boot a busybox initramfs whose /init (ci/guest-init.sh) runs
+# ci/kernel-suite.sh and prints TAP on the serial console, read back by
+# ci/kernel-report.sh.  Each boot has a hard time-out; a hung or crashed
+# guest counts as failed and its console log stays in $BUILD/kernel-matrix/.
+#
+# Environment (all optional):
+#   BUILD              build dir holding static/ (default build)
+#   KERNEL_SUITES      Debian suites to test (default: bullseye bookworm
+#                      trixie sid; empty: none)
+#   KERNELS            more kernel images: "PATH" or "NAME=PATH", blank-separated
+#   KM_HOST            1 (default): add the host kernel; 0: don't
+#   KM_PERSONALITIES   personalities (default: all `pidshim emulate --list`)
+#   KM_JOBS            kernels run at once (default 2)
+#   KM_BOOT_TIMEOUT    seconds one guest may run (default 420)
+#   KM_TEST_TIMEOUT    seconds one test binary may run (default 240)
+#   KM_ACCEL           auto (default: KVM if a probe boot works), kvm, tcg
+#   KM_MEM             guest memory in MiB (default 512)
+#   PIDSHIM_TEST_QUICK passed to the tests (default 1: TCG is slow)
+# Results: $BUILD/results/kernel-<name>.{count,tap}; exit 1 if any failed.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+BUILD=${BUILD:-build}
+static=$BUILD/static
+out=$BUILD/kernel-matrix
+res=$BUILD/results
+suites=${KERNEL_SUITES-bullseye bookworm trixie sid}
+extra=${KERNELS:-}
+jobs=${KM_JOBS:-2}
+boot_tmo=${KM_BOOT_TIMEOUT:-420}
+export KM_TEST_TIMEOUT=${KM_TEST_TIMEOUT:-240}
+export PIDSHIM_TEST_QUICK=${PIDSHIM_TEST_QUICK:-1}
+mem=${KM_MEM:-512}
+t_start=$(date +%s)
+
+die() { echo "kernel-matrix: $*" >&2; exit 1; }
+
+[ -x "$static/pidshim" ] || die "$static/pidshim missing (make cli-static)"
+[ -s "$static/LIST" ] || die "$static/LIST missing (make selftests-static)"
+mkdir -p "$out" "$res"
+out=$(cd "$out" && pwd)
+res=$(cd "$res" && pwd)
+static=$(cd "$static" && pwd)
+rm -f "$res"/kernel-*.count "$res"/kernel-*.tap "$out"/*.row "$out"/*.log \
+	"$out"/*.probe.json "$out"/*.time
+
+personalities=${KM_PERSONALITIES:-$("$static/pidshim" emulate --list | sed -e 's/#.*//' | awk 'NF { print $1 }' | tr '\n' ' ')}
+[ -n "$personalities" ] || die "no personality: \`pidshim emulate --list\` printed none"
+
+# --- the kernels: NAME<TAB>PATH --------------------------------------------
+klist=$out/kernels.list
+: > "$klist"
+fetch_failed=
+for s in $suites; do
+	(
+		if k=$("$here/kernel-fetch.sh" "$s" 2> "$out/$s.fetch.log"); then
+			printf '%s\t%s\n' "$s" "$k" > "$out/$s.kpath"
+		fi
+	) &
+done
+wait
+for s in $suites; do
+	if [ -s "$out/$s.kpath" ]; then
+		cat "$out/$s.kpath" >> "$klist"
+	else
+		cat "$out/$s.fetch.log" >&2
+		fetch_failed="$fetch_failed $s"
+	fi
+	rm -f "$out/$s.kpath"
+done
+for k in $extra; do
+	case $k in
+	*=*) name=${k%%=*} path=${k#*=} ;;
+	*) path=$k; name=$(basename "$k"); name=${name#vmlinuz-}; name=${name#vmlinuz} ;;
+	esac
+	name=$(printf '%s' "${name:-extra}" | tr -c 'A-Za-z0-9._+-' '_')
+	[ -r "$path" ] || die "KERNELS: cannot read $path"
+	printf '%s\t%s\n' "$name" "$(cd "$(dirname "$path")" && pwd)/$(basename "$path")" >> "$klist"
+done
+
+# --- the initramfs: the same for every kernel (no modules needed) -----------
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] || die "busybox missing (apt-get install busybox-static)"
+if ldd "$busybox" > /dev/null 2>&1; then
+	die "$busybox is dynamically linked (apt-get install busybox-static)"
+fi
+for f in "$static"/*; do
+	[ -f "$f" ] && [ -x "$f" ] || continue
+	if ldd "$f" > /dev/null 2>&1; then
+		die "$f is dynamically linked: the initramfs has no libc"
+	fi
+done
+initrd=$out/initramfs.cpio
+if [ -s "$klist" ]; then
+	root=$(mktemp -d)
+	trap 'rm -rf "$root"' EXIT
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests}
+	cp "$busybox" "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	cp "$here/guest-init.sh" "$root/init"
+	cp "$here/kernel-suite.sh" "$root/kernel-suite.sh"
+	cp -a "$static"/. "$root/tests/"
+	mv "$root/tests/pidshim" "$root/pidshim"
+	# Debug info only slows the (emulated) loading down.
+	strip --strip-debug "$root"/tests/* "$root/pidshim" 2> /dev/null || true
+	cat > "$root/km.conf" <<-EOF
+		PIDSHIM_TEST_QUICK=$PIDSHIM_TEST_QUICK
+		KM_TEST_TIMEOUT=$KM_TEST_TIMEOUT
+		KM_PERSONALITIES="$personalities"
+	EOF
+	chmod 0755 "$root/init" "$root/kernel-suite.sh"
+	# Uncompressed: every kernel reads it and TCG makes inflating slow.
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$initrd"
+	rm -rf "$root"
+	trap - EXIT
+fi
+
+# --- the accelerator --------------------------------------------------------
+accel=${KM_ACCEL:-auto}
+if [ "$accel" = auto ]; then
+	accel=tcg
+	first=$(head -n 1 "$klist" | cut -f2)
+	if [ -n "$first" ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+		# /dev/kvm can exist and still fail (nested virtualisation): a
+		# guest that just powers off tells.
+		probe=$(mktemp -d)
+		mkdir -p "$probe/r/bin"
+		cp "$busybox" "$probe/r/bin/busybox"
+		printf '#!/bin/busybox sh\n/bin/busybox mount -t devtmpfs d /dev\n/bin/busybox echo KM-KVM-OK > /dev/ttyS0\n/bin/busybox poweroff -f\n' > "$probe/r/init"
+		chmod 0755 "$probe/r/init"
+		(cd "$probe/r" && find . | cpio -o -H newc --quiet) > "$probe/i.cpio"
+		timeout -k 2 20 qemu-system-x86_64 -accel kvm -cpu host -m 256 -smp 1 \
+			-nodefaults -no-user-config -display none -no-reboot \
+			-serial "file:$probe/log" -kernel "$first" -initrd "$probe/i.cpio" \
+			-append "console=ttyS0 panic=-1 quiet" > /dev/null 2>&1 || true
+		if grep -q KM-KVM-OK "$probe/log" 2> /dev/null; then
+			accel=kvm
+		fi
+		rm -rf "$probe"
+	fi
+fi
+case $accel in
+kvm) qaccel="-accel kvm -cpu host" ;;
+tcg) qaccel="-accel tcg -cpu max" ;;
+*) die "KM_ACCEL must be auto, kvm or tcg" ;;
+esac
+echo "kernel-matrix: personalities: $personalities"
+echo "kernel-matrix: accelerator $accel, $jobs at a time, boot time-out ${boot_tmo}s, quick=$PIDSHIM_TEST_QUICK"
+
+# --- one kernel -------------------------------------------------------------
+run_guest() {
+	local name=$1 kernel=$2 t0 rc=0
+	t0=$(date +%s)
+	echo "kernel-matrix: $name: booting $kernel"
+	# shellcheck disable=SC2086
+	timeout -k 5 "$boot_tmo" qemu-system-x86_64 $qaccel -m "$mem" -smp 1 \
+		-nodefaults -no-user-config -display none -no-reboot -net none \
+		-serial "file:$out/$name.log" -kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 oops=panic mitigations=off quiet" \
+		> "$out/$name.qemu.log" 2>&1 || rc=$?
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		echo "@@KM qemu killed after ${boot_tmo}s" >> "$out/$name.log"
+	fi
+	echo "$(( $(date +%s) - t0 ))" > "$out/$name.time"
+	"$here/kernel-report.sh" "$name" "$out/$name.log" "$out" "$res" "$personalities" > "$out/$name.row"
+	echo "kernel-matrix: $name: done in $(cat "$out/$name.time")s (qemu exit $rc)"
+}
+
+run_host() {
+	local t0
+	t0=$(date +%s)
+	echo "kernel-matrix: host: running natively on $(uname -r)"
+	# shellcheck disable=SC2086
+	timeout -k 5 "$boot_tmo" sh "$here/kernel-suite.sh" "$static" "$static/pidshim" \
+		$personalities > "$out/host.log" 2>&1 || true
+	echo "$(( $(date +%s) - t0 ))" > "$out/host.time"
+	"$here/kernel-report.sh" host "$out/host.log" "$out" "$res" "$personalities" > "$out/host.row"
+	echo "kernel-matrix: host: done in $(cat "$out/host.time")s"
+}
+
+# A pool of $jobs workers (bash's wait -n).
+running=0
+start_job() {
+	while [ "$running" -ge "$jobs" ]; do
+		wait -n || true
+		running=$((running - 1))
+	done
+	"$@" &
+	running=$((running + 1))
+}
+names=()
+while IFS=$'\t' read -r name kernel; do
+	names+=("$name")
+	start_job run_guest "$name" "$kernel"
+done < "$klist"
+if [ "${KM_HOST:-1}" = 1 ]; then
+	names+=(host)
+	start_job run_host
+fi
+wait
+
+# --- the table --------------------------------------------------------------
+for s in $fetch_failed; do
+	names+=("$s")
+	echo "$s ? (fetch) - 0 1 0 kernel_not_fetched" > "$out/$s.row"
+	echo "0 1 0" > "$res/kernel-$s.count"
+done
+table=$out/table.txt
+md=$out/table.md
+{
+	printf '%-10s %-28s %-15s %-11s %7s %7s %7s  %s\n' kernel release personality backend \
+		passed failed skipped note
+	for n in "${names[@]}"; do
+		while read -r k rel p b np nf ns note; do
+			[ "$note" = - ] && note= || note=${note//_/ }
+			printf '%-10s %-28s %-15s %-11s %7d %7d %7d  %s\n' "$k" "$rel" "$p" "$b" \
+				"$np" "$nf" "$ns" "$note"
+		done < "$out/$n.row"
+	done
+} > "$table"
+{
+	echo "| kernel | release | personality | backend | passed | failed | skipped |"
+	echo "|---|---|---|---|---:|---:|---:|"
+	for n in "${names[@]}"; do
+		while read -r k rel p b np nf ns note; do
+			echo "| $k | $rel | $p | $b | $np | $nf | $ns |"
+		done < "$out/$n.row"
+	done
+} > "$md"
+echo
+cat "$table"
+echo
+tp=0 tf=0 ts=0
+for n in "${names[@]}"; do
+	read -r p f s < "$res/kernel-$n.count"
+	tm=$(cat "$out/$n.time" 2> /dev/null || echo '?')
+	printf 'kernel-matrix: %-10s %5d passed %3d failed %4d skipped  %4ss\n' "$n" "$p" "$f" "$s" "$tm"
+	tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
+done
+echo "kernel-matrix: total $(( $(date +%s) - t_start ))s; logs, probes and tables in $out"
+echo "matrix: $tp passed, $tf failed, $ts skipped"
+[ "$tf" -eq 0 ]

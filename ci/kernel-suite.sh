@@ -1,0 +1,77 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Runs the static selftest binaries under every kernel personality on the
+# kernel it runs on, and prints their TAP between "@@KM" marker lines that
+# ci/kernel-report.sh reads back.  The same script runs as the payload of the
+# qemu guests of the kernel matrix (busybox sh, as PID 1's child, output on
+# the serial console) and natively on the host (the matrix's host column),
+# so every kernel is tested the same way.  It only reports: the verdicts
+# (counts, backend mismatches, crashes, time-outs) are made by the reader,
+# which also notices a section that never ended (a guest that died).
+#
+#   kernel-suite.sh TESTDIR PIDSHIM_CLI [PERSONALITY...]
+#
+# TESTDIR holds the binaries named in TESTDIR/LIST (one a line, '#'
+# comments, first word = file name); no personality given: every one
+# `pidshim emulate --list` names.  Environment: PIDSHIM_TEST_QUICK (passed
+# on), KM_TEST_TIMEOUT (seconds one binary may run, default 300).
+set -u
+
+tdir=${1:?usage: kernel-suite.sh TESTDIR PIDSHIM [PERSONALITY...]}
+cli=${2:?usage: kernel-suite.sh TESTDIR PIDSHIM [PERSONALITY...]}
+shift 2
+tmo=${KM_TEST_TIMEOUT:-300}
+# stderr is kept apart and shown after the TAP as comments: interleaved
+# with a fully buffered stdout it could split a result line.
+err=$(mktemp "${TMPDIR:-/tmp}/km-stderr.XXXXXX") || exit 1
+trap 'rm -f "$err"' EXIT
+
+# The backend each personality must select (CONTRACT section 4).
+expected_backend() {
+	case $1 in
+	4.19 | 5.1 | 5.2 | docker-eperm | android-sigsys) echo signalfd ;;
+	5.3) echo pidfd-poll ;;
+	5.4 | 5.10 | native) echo pidfd ;;
+	*) echo unknown ;;
+	esac
+}
+
+# Only the first word of each line of `emulate --list` is the name.
+if [ $# -eq 0 ]; then
+	set -- $("$cli" emulate --list 2>/dev/null | sed -e 's/#.*//' | awk 'NF { print $1 }')
+fi
+
+tests=$(sed -e 's/#.*//' "$tdir/LIST" | awk 'NF { print $1 }')
+
+echo "@@KM uname $(uname -r)"
+echo "@@KM nproc $(grep -c '^processor' /proc/cpuinfo 2>/dev/null || echo 1)"
+echo "@@KM probe-begin"
+"$cli" probe --json 2>&1
+echo "@@KM probe-end rc=$?"
+
+cd "$tdir" || exit 1
+PATH=$tdir:$PATH
+export PATH
+for p in "$@"; do
+	exp=$(expected_backend "$p")
+	echo "@@KM pers-begin $p expect=$exp"
+	# What the library selects under this personality, seen through the
+	# CLI's own probe inside the same filter.
+	got=$("$cli" emulate "$p" -- "$cli" probe --json 2>/dev/null |
+		tr -d '\n' | sed -n 's/.*"backend"[[:space:]]*:[[:space:]]*"\([a-z-]*\)".*/\1/p')
+	echo "@@KM backend $p ${got:-none}"
+	for t in $tests; do
+		echo "@@KM test-begin $p $t"
+		start=$(date +%s)
+		PIDSHIM_EXPECT_BACKEND=$exp timeout -s KILL "$tmo" \
+			"$cli" emulate "$p" -- "$tdir/$t" 2>"$err" </dev/null
+		rc=$?
+		# A last line without newline must not swallow the marker.
+		echo ""
+		sed -e 's/^/# stderr: /' "$err"
+		echo "@@KM test-end $p $t rc=$rc secs=$(($(date +%s) - start))"
+	done
+	echo "@@KM pers-end $p"
+done
+echo "@@KM done"

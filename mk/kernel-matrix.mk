@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Real kernels: `make kernel-matrix` boots Debian kernels under qemu and runs
+# the static selftests under every personality on each (and on the host
+# kernel), `make docker-test` builds and runs the distro-QA container image.
+# Neither is in CHECK_TARGETS: they are slow and .ci/run calls them after
+# `make check`; both write their counts into $(BUILD)/results so the final
+# summary adds them up.
+#
+#   make kernel-matrix                          bullseye bookworm trixie sid + host
+#   make kernel-matrix KERNEL_SUITES=bullseye KM_HOST=0   one kernel (CI job matrix)
+#   make kernel-matrix KERNELS="mine=/boot/vmlinuz-6.6.0 /tmp/bzImage"
+#   make kernel-fetch                           only download into the cache
+# More knobs (KM_JOBS, KM_ACCEL, KM_BOOT_TIMEOUT, ...): see ci/kernel-matrix.sh.
+
+KERNEL_SUITES ?= bullseye bookworm trixie sid
+KERNELS ?=
+KM_HOST ?= 1
+
+.PHONY: kernel-matrix kernel-fetch docker-test
+
+kernel-matrix: check-deps
+	@$(MAKE) --no-print-directory selftests-static cli-static
+	BUILD=$(BUILD) KERNEL_SUITES="$(KERNEL_SUITES)" KERNELS="$(KERNELS)" \
+		KM_HOST=$(KM_HOST) ci/kernel-matrix.sh
+
+kernel-fetch:
+	@for s in $(KERNEL_SUITES); do ci/kernel-fetch.sh $$s || exit 1; done
+
+docker-test: check-deps
+	BUILD=$(BUILD) ci/docker-test.sh
