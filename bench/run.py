@@ -1,0 +1,575 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# run.py - the driver behind `make bench`.  It runs the benchmark binaries
+# built from bench/*.c (one per implementation; the pidshim one once per
+# backend, since the backend is chosen once per process), interleaving the
+# implementations repetition by repetition so that every ratio compares
+# figures measured side by side, under the same load.  It prints one
+# markdown table per benchmark (B1-B5), writes results.json (every raw
+# sample, the summaries and the machine), results.md (the tables) and
+# scaling.png (B3, with gnuplot) into the binaries' directory, and marks
+# every target not met with MISS.  Every figure is a ratio against the raw
+# baseline of the same run: the median of >= 5 repetitions, with min and
+# max.  Only the Python standard library is used.
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+PIDSHIM_BACKENDS = ["pidfd", "pidfd-poll", "signalfd"]
+ANCHORS = ["libuv", "glib", "libev", "sd-event"]
+ANCHOR_BIN = {"libuv": "uv", "glib": "glib", "libev": "ev", "sd-event": "sdevent"}
+# Shared objects whose own instructions B5 counts, by implementation.
+LIB_OBJECT = {"libuv": "libuv.so", "glib": "libglib-2.0.so", "libev": "libev.so",
+              "sd-event": "libsystemd.so"}
+
+
+class Impl:
+    def __init__(self, name, binary, env=None, kind="anchor"):
+        self.name = name
+        self.binary = binary
+        self.env = dict(os.environ)
+        self.env.pop("PIDSHIM_BACKEND", None)
+        self.env.update(env or {})
+        self.kind = kind  # raw, pidshim or anchor
+        self.backend = None
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_json(impl, args, prefix=(), timeout=900):
+    """Run one benchmark process; return its JSON lines (or None on 77)."""
+    cmd = list(prefix) + [impl.binary] + [str(a) for a in args]
+    p = subprocess.run(cmd, env=impl.env, capture_output=True, text=True, timeout=timeout)
+    out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    if p.returncode == 77:
+        return None, out
+    if p.returncode != 0:
+        raise RuntimeError("%s %s failed (%d): %s" % (impl.name, " ".join(map(str, args)),
+                                                       p.returncode, p.stderr.strip()))
+    return out, p
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def summary(xs):
+    return {"median": med(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
+
+
+def pct(xs, q):
+    """Nearest-rank percentile."""
+    s = sorted(xs)
+    k = max(0, min(len(s) - 1, int(-(-q * len(s) // 100)) - 1))
+    return s[k]
+
+
+def fmt_ratio(s, digits=2):
+    return "%.*fx [%.*f-%.*f]" % (digits, s["median"], digits, s["min"], digits, s["max"])
+
+
+def fmt_us(ns):
+    us = ns / 1000.0
+    return "%.0f" % us if us >= 100 else "%.1f" % us
+
+
+def table(headers, rows):
+    out = ["| " + " | ".join(headers) + " |",
+           "|" + "|".join("---" for _ in headers) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(str(c) for c in r) + " |")
+    return "\n".join(out)
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, shell=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def machine():
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    osname = ""
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    osname = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "kernel": platform.release(),
+        "os": osname,
+        "loadavg_start": os.getloadavg()[0],
+        "libuv": sh("pkg-config --modversion libuv"),
+        "glib": sh("pkg-config --modversion glib-2.0"),
+        "libsystemd": sh("pkg-config --modversion libsystemd"),
+        "libev": sh("dpkg-query -W -f='${Version}' libev-dev 2>/dev/null"),
+        "compiler": sh("${CC:-cc} --version | head -1"),
+        "commit": sh("git -C %s rev-parse --short HEAD 2>/dev/null" % REPO),
+    }
+
+
+# --------------------------------------------------------------------- B1
+
+def bench_b1(impls, raw, p, res):
+    out = []
+    for conc in (1, 32):
+        ns = {i.name: [] for i in impls}
+        for rep in range(p.reps):
+            # Rotate the order so no implementation always runs first.
+            order = impls[rep % len(impls):] + impls[:rep % len(impls)]
+            for i in order:
+                lines, _ = run_json(i, ["b1", "/bin/true", p.b1_n, conc])
+                ns[i.name].append(lines[0]["ns"] / p.b1_n)
+        ratio = {n: [ns[raw.name][r] / v[r] for r in range(p.reps)] for n, v in ns.items()}
+        best_anchor = max((med(ratio[a.name]) for a in impls if a.kind == "anchor"), default=0)
+        rows, data = [], {}
+        for i in impls:
+            s = summary(ratio[i.name])
+            note = ""
+            if i.kind == "pidshim":
+                miss = []
+                if s["median"] < 0.95:
+                    miss.append("< 0.95x raw")
+                if s["median"] <= best_anchor:
+                    miss.append("not faster than every anchor")
+                note = ("MISS: " + ", ".join(miss)) if miss else "ok (>= 0.95x, > anchors)"
+            rows.append([i.name, fmt_us(med(ns[i.name])), "%.0f" % (1e9 / med(ns[i.name])),
+                         fmt_ratio(s), note])
+            data[i.name] = {"ns_per_child": ns[i.name], "throughput_ratio": s,
+                            "target": note}
+        res["b1"]["conc%d" % conc] = data
+        out.append("### B1 spawn+wait throughput, %d children of /bin/true, concurrency %d\n\n"
+                   % (p.b1_n, conc) +
+                   "Ratio = raw posix_spawn+waitpid time / implementation time (higher is "
+                   "faster; median [min-max] of %d paired repetitions).\n\n" % p.reps +
+                   table(["implementation", "us/child", "children/s", "throughput vs raw",
+                          "target"], rows))
+    return out
+
+
+# ------------------------------------------------------------------ B2/B3
+
+def lat_samples(lines):
+    """{k: [[latencies of rep 0], [rep 1], ...]}"""
+    by_k = {}
+    for l in lines:
+        if l["b"] == "lat":
+            by_k.setdefault(l["k"], []).append(l["lat_ns"])
+    return by_k
+
+
+def bench_b2(impls, raw, p, res):
+    per_rep = max(1, p.b2_trials // p.reps)
+    p50 = {i.name: [] for i in impls}
+    p99 = {i.name: [] for i in impls}
+    samples = {i.name: [] for i in impls}
+    for rep in range(p.reps):
+        order = impls[rep % len(impls):] + impls[:rep % len(impls)]
+        for i in order:
+            lines, _ = run_json(i, ["lat", "0", per_rep, 1, p.delay_us, "wait"])
+            xs = lat_samples(lines)[0][0]
+            samples[i.name].append(xs)
+            p50[i.name].append(pct(xs, 50))
+            p99[i.name].append(pct(xs, 99))
+    rows = []
+    for i in impls:
+        r50 = summary([p50[i.name][r] / p50[raw.name][r] for r in range(p.reps)])
+        r99 = summary([p99[i.name][r] / p99[raw.name][r] for r in range(p.reps)])
+        note = ""
+        if i.kind == "pidshim":
+            limit = 1.5 if i.backend == "signalfd" else 1.2
+            note = ("ok (p50 <= %.1fx)" % limit if r50["median"] <= limit
+                    else "MISS: p50 > %.1fx raw" % limit)
+        rows.append([i.name, fmt_us(med(p50[i.name])), fmt_ratio(r50),
+                     fmt_us(med(p99[i.name])), fmt_ratio(r99), note])
+        res["b2"][i.name] = {"lat_ns": samples[i.name], "p50_ns": p50[i.name],
+                             "p99_ns": p99[i.name], "p50_ratio": r50, "p99_ratio": r99,
+                             "target": note}
+    return ["### B2 exit-to-wake latency, %d trials (%d repetitions of %d)\n\n"
+            % (per_rep * p.reps, p.reps, per_rep) +
+            "The child stamps CLOCK_MONOTONIC into a shared page just before _exit; the "
+            "parent stamps when its wait returns (pidshim_wait; the loop callback for the "
+            "anchors). Raw floor: waitid(P_PID). Ratios: median [min-max] over repetitions.\n\n" +
+            table(["implementation", "p50 us", "p50 vs raw", "p99 us", "p99 vs raw", "target"],
+                  rows)]
+
+
+def bench_b3(impls, raw, p, res, outdir):
+    ks = p.b3_k
+    cost = {}  # impl -> k -> [median latency of each rep]
+    for i in impls:
+        log("bench: B3 %s" % i.name)
+        lines, _ = run_json(i, ["lat", ",".join(map(str, ks)), p.b3_trials, p.reps,
+                                p.delay_us, "loop"])
+        by_k = lat_samples(lines)
+        cost[i.name] = {k: [med(xs) for xs in by_k[k]] for k in ks}
+        res["b3"][i.name] = {"k": {str(k): {"rep_median_ns": cost[i.name][k],
+                                            "summary": summary(cost[i.name][k])}
+                                   for k in ks}}
+    rows = []
+    k_lo, k_hi = (10 if 10 in ks else ks[0]), ks[-1]
+    for i in impls:
+        c = cost[i.name]
+        cells = []
+        for k in ks:
+            rc = med(c[k]) / med(cost[raw.name][k])
+            cells.append("%s (%.2fx)" % (fmt_us(med(c[k])), rc))
+        growth = med(c[k_hi]) / med(c[k_lo])
+        g_reps = [c[k_hi][r] / c[k_lo][r] for r in range(len(c[k_lo]))]
+        note = ""
+        if i.kind == "pidshim":
+            note = "ok (<= 2x)" if growth <= 2.0 else "MISS: > 2x"
+        res["b3"][i.name]["growth"] = {"median": growth, "min": min(g_reps),
+                                       "max": max(g_reps)}
+        res["b3"][i.name]["target"] = note
+        rows.append([i.name] + cells + ["%.2fx [%.2f-%.2f]" % (growth, min(g_reps), max(g_reps)),
+                                        note])
+    plot_b3(impls, ks, cost, outdir)
+    return ["### B3 cost to notice one more exit with K idle tracked children\n\n"
+            "Exit-to-wake latency of one more child while K idle children are tracked "
+            "(pidshim: all in one pidshim_set, waited with pidshim_set_wait; anchors: one "
+            "watcher each in their loop; raw: waitid(P_PID) on the child, the K-independent "
+            "floor). Cell: median us over %d repetitions (each the median of %d exits), "
+            "(ratio to raw at the same K). Growth = cost at K=%d / cost at K=%d, per "
+            "repetition [min-max].\n\n" % (p.reps, p.b3_trials, k_hi, k_lo) +
+            table(["implementation"] + ["K=%d" % k for k in ks] +
+                  ["K=%d / K=%d" % (k_hi, k_lo), "target"], rows) +
+            "\n\nPlot: `%s`" % os.path.join(outdir, "scaling.png")]
+
+
+def plot_b3(impls, ks, cost, outdir):
+    gp = shutil.which("gnuplot")
+    if not gp:
+        log("bench: gnuplot not found, no scaling.png")
+        return
+    terms = subprocess.run([gp, "-e", "set terminal"], capture_output=True, text=True)
+    term = "pngcairo size 900,560" if "pngcairo" in (terms.stdout + terms.stderr) else "png size 900,560"
+    dat = os.path.join(outdir, "scaling.dat")
+    with open(dat, "w") as f:
+        for i in impls:
+            f.write('"%s"\n' % i.name)
+            for k in ks:
+                f.write("%d %.3f %.3f %.3f\n" % (k, med(cost[i.name][k]) / 1000,
+                                                min(cost[i.name][k]) / 1000,
+                                                max(cost[i.name][k]) / 1000))
+            f.write("\n\n")
+    script = os.path.join(outdir, "scaling.gp")
+    with open(script, "w") as f:
+        f.write("set terminal %s\n" % term)
+        f.write('set output "%s"\n' % os.path.join(outdir, "scaling.png"))
+        f.write('set title "B3: cost to notice one more exit vs tracked children"\n')
+        f.write('set xlabel "K idle tracked children"\nset ylabel "exit-to-wake latency (us)"\n')
+        f.write("set logscale xy\nset grid\nset key outside right\n")
+        f.write("set xrange [0.7:%d]\n" % (ks[-1] * 1.5))
+        f.write('plot for [i=0:%d] "%s" index i using 1:2:3:4 with yerrorlines '
+                'title columnheader(1)\n' % (len(impls) - 1, dat))
+    r = subprocess.run([gp, script], capture_output=True, text=True)
+    if r.returncode != 0:
+        log("bench: gnuplot failed: " + r.stderr.strip())
+
+
+# --------------------------------------------------------------------- B4
+
+def size_of(path):
+    out = sh("size -B %s | tail -1" % path).split()
+    if len(out) < 4:
+        return None
+    return {"text": int(out[0]), "data": int(out[1]), "bss": int(out[2]), "total": int(out[3])}
+
+
+def lib_path(binary, name):
+    for line in sh("ldd %s" % binary).splitlines():
+        m = re.match(r"\s*(\S+) => (\S+)", line)
+        if m and m.group(1).startswith(name):
+            return os.path.realpath(m.group(2))
+    return None
+
+
+def bench_b4(impls, raw, p, res, libso):
+    fds = {i.name: [] for i in impls}
+    heap = {i.name: [] for i in impls}
+    for rep in range(p.reps):
+        for i in impls:
+            lines, _ = run_json(i, ["res", p.b4_n])
+            fds[i.name].append(lines[0]["fds"] / p.b4_n)
+            heap[i.name].append(lines[0]["heap"] / p.b4_n)
+    rows = []
+    for i in impls:
+        f, h = summary(fds[i.name]), summary(heap[i.name])
+        rf = med(fds[i.name]) / med(fds[raw.name]) if med(fds[raw.name]) else float("nan")
+        note = ""
+        if i.kind == "pidshim":
+            limit = 2 if i.backend == "signalfd" else 1
+            note = "ok (<= %d)" % limit if f["max"] <= limit else "MISS: > %d fd" % limit
+        rows.append([i.name, "%.2f [%.2f-%.2f]" % (f["median"], f["min"], f["max"]),
+                     "%.2fx" % rf, "%.0f [%.0f-%.0f]" % (h["median"], h["min"], h["max"]), note])
+        res["b4"][i.name] = {"fds_per_handle": f, "heap_bytes_per_handle": h,
+                             "fds_vs_raw": rf, "target": note}
+    sizes = []
+    own = size_of(libso)
+    res["b4"]["size"] = {"libpidshim": own}
+    if own:
+        sizes.append(["libpidshim.so", own["text"], own["data"], own["bss"], own["total"], "1.00x"])
+    for i in impls:
+        if i.kind != "anchor":
+            continue
+        path = lib_path(i.binary, LIB_OBJECT[i.name])
+        s = size_of(path) if path else None
+        if s:
+            res["b4"]["size"][i.name] = s
+            sizes.append([os.path.basename(path), s["text"], s["data"], s["bss"], s["total"],
+                          "%.2fx" % (s["total"] / own["total"]) if own else "-"])
+    return ["### B4 resources per open handle (%d handles, %d repetitions)\n\n" % (p.b4_n, p.reps) +
+            "fds: growth of /proc/self/fd; heap: mallinfo2() uordblks+hblkhd growth (all "
+            "arenas), including the watcher struct the caller allocates for the anchors. "
+            "Raw floor: one pidfd_open() fd, no heap. pidshim handles are bare (not in a "
+            "set).\n\n" +
+            table(["implementation", "fds/handle", "fds vs raw", "heap bytes/handle", "target"],
+                  rows) +
+            "\n\n`size -B` of the shared objects (bytes):\n\n" +
+            table(["object", "text", "data", "bss", "total", "vs libpidshim"], sizes)]
+
+
+# --------------------------------------------------------------------- B5
+
+def find_valgrind():
+    """trixie's valgrind from ci/get-valgrind.sh when it exists (3.19 in
+    Debian 12 fails pidfd_open with ENOSYS), else the one in PATH."""
+    script = os.path.join(REPO, "ci", "get-valgrind.sh")
+    if os.access(script, os.X_OK):
+        r = subprocess.run([script], capture_output=True, text=True)
+        for line in reversed(r.stdout.splitlines()):
+            cand = line.strip()
+            if os.path.isdir(cand):
+                cand = os.path.join(cand, "bin", "valgrind")
+            if cand and os.access(cand, os.X_OK) and os.path.isfile(cand):
+                return cand
+        log("bench: ci/get-valgrind.sh gave no valgrind, using the one in PATH")
+    return shutil.which("valgrind")
+
+
+def parse_callgrind(path):
+    """Self instructions per object, inclusive instructions of calls leaving
+    each object, and the total, from an uncompressed callgrind file."""
+    self_ir, out_calls, total = {}, {}, 0
+    ob = fn_ob = cob = None
+    skip_next = False
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if skip_next:
+                skip_next = False
+                parts = line.split()
+                if len(parts) >= 2 and cob != fn_ob:
+                    out_calls[fn_ob] = out_calls.get(fn_ob, 0) + int(parts[1])
+                cob = None
+                continue
+            if not line:
+                continue
+            c = line[0]
+            if c.isdigit() or c in "+-*":
+                parts = line.split()
+                if len(parts) >= 2:
+                    self_ir[fn_ob] = self_ir.get(fn_ob, 0) + int(parts[1])
+                continue
+            if line.startswith("ob="):
+                ob = line[3:]
+            elif line.startswith("fn="):
+                fn_ob = ob
+                cob = None
+            elif line.startswith("cob="):
+                cob = line[4:]
+            elif line.startswith("calls="):
+                if cob is None:
+                    cob = fn_ob
+                skip_next = True
+            elif line.startswith("totals:") or line.startswith("summary:"):
+                total = int(line.split()[1])
+    return self_ir, out_calls, total
+
+
+def callgrind_counts(vg, impl, n, tmp):
+    prefix = [vg, "--tool=callgrind", "--compress-strings=no", "--compress-pos=no",
+              "--callgrind-out-file=%s/cg.%%p" % tmp]
+    cmd = prefix + [impl.binary, "cycles", str(n)]
+    proc = subprocess.Popen(cmd, env=impl.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    out, err = proc.communicate(timeout=900)
+    if proc.returncode == 77:
+        reason = ""
+        for l in out.splitlines():
+            if l.startswith("{"):
+                reason = json.loads(l).get("reason", "")
+        return None, reason or "cannot run under this valgrind"
+    if proc.returncode != 0:
+        raise RuntimeError("callgrind %s: %s" % (impl.name, err.strip()[-400:]))
+    path = os.path.join(tmp, "cg.%d" % proc.pid)
+    self_ir, out_calls, total = parse_callgrind(path)
+    for fname in os.listdir(tmp):
+        os.unlink(os.path.join(tmp, fname))
+    return (self_ir, out_calls, total), None
+
+
+def bench_b5(impls, raw, p, res, libso):
+    vg = find_valgrind()
+    if not vg:
+        return ["### B5 library CPU cost\n\nvalgrind not found: not measured."]
+    version = sh("%s --version" % vg)
+    lo, hi = p.b5_lo, p.b5_hi
+    rows, data = [], {}
+    per_cycle_total = {}
+    with tempfile.TemporaryDirectory(prefix="pidshim-cg.") as tmp:
+        for i in impls:
+            log("bench: B5 %s" % i.name)
+            a, why = callgrind_counts(vg, i, lo, tmp)
+            if a is None:
+                data[i.name] = {"skipped": why}
+                rows.append([i.name, "-", "-", "-", "-", "not run under %s: %s" % (version, why)])
+                continue
+            b, _ = callgrind_counts(vg, i, hi, tmp)
+            if i.kind == "pidshim":
+                objname = "libpidshim.so"
+            elif i.kind == "anchor":
+                objname = LIB_OBJECT[i.name]
+            else:
+                objname = None
+
+            def pick(d):
+                return sum(v for k, v in d.items() if k and objname and
+                           os.path.basename(k).startswith(objname))
+            own = (pick(b[0]) - pick(a[0])) / (hi - lo)
+            incl = own + (pick(b[1]) - pick(a[1])) / (hi - lo)
+            total = (b[2] - a[2]) / (hi - lo)
+            per_cycle_total[i.name] = total
+            data[i.name] = {"own_ir_per_cycle": own, "own_plus_callees_ir_per_cycle": incl,
+                            "process_ir_per_cycle": total}
+            rows.append([i.name, "%.0f" % own if objname else "-",
+                         "%.0f" % incl if objname else "-", "%.0f" % total, None, ""])
+    for r in rows:
+        if r[4] is None:
+            r[4] = "%.2fx" % (per_cycle_total[r[0]] / per_cycle_total[raw.name]) \
+                if raw.name in per_cycle_total else "-"
+    res["b5"] = {"valgrind": vg, "valgrind_version": version, "cycles": [lo, hi], "impl": data}
+    return ["### B5 user-space instructions per spawn+wait cycle (callgrind, %s)\n\n" % version +
+            "Instructions counted by `valgrind --tool=callgrind` in the parent process, "
+            "(runs of %d and %d cycles of /bin/true, difference / %d: start-up excluded). "
+            "own: instructions inside the library's shared object only; own+callees: "
+            "plus what it runs in other objects (libc: posix_spawn, waitid...); process: "
+            "everything in the parent, vs the raw posix_spawn+waitpid loop. Deterministic "
+            "up to thread interleaving; one run.\n\n" % (lo, hi, hi - lo) +
+            table(["implementation", "own Ir/cycle", "own+callees Ir/cycle",
+                   "process Ir/cycle", "process vs raw", "note"], rows)]
+
+
+# -------------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--bindir", required=True)
+    ap.add_argument("--lib", required=True, help="libpidshim.so.X.Y.Z, for size(1)")
+    ap.add_argument("--only", default="b1,b2,b3,b4,b5")
+    ap.add_argument("--quick", action="store_true",
+                    help="10x fewer children and trials (smoke test, noisy)")
+    ap.add_argument("--reps", type=int, default=5)
+    p = ap.parse_args()
+    if os.environ.get("PIDSHIM_TEST_QUICK") == "1":
+        p.quick = True
+    q = 10 if p.quick else 1
+    p.b1_n = 2000 // q
+    p.b2_trials = 2000 // q
+    p.b3_k = [1, 10, 100, 1000, 4000]
+    p.b3_trials = 11 if not p.quick else 3
+    p.b4_n = 1000 // q
+    p.b5_lo, p.b5_hi = 10, 60
+    p.delay_us = 1000
+    only = set(p.only.split(","))
+    outdir = p.bindir
+
+    impls = [Impl("raw", os.path.join(p.bindir, "bench-raw"), kind="raw")]
+    for b in PIDSHIM_BACKENDS:
+        impls.append(Impl("pidshim/" + b, os.path.join(p.bindir, "bench-pidshim"),
+                          {"PIDSHIM_BACKEND": b}, kind="pidshim"))
+    for a in ANCHORS:
+        impls.append(Impl(a, os.path.join(p.bindir, "bench-" + ANCHOR_BIN[a])))
+    runnable, skipped = [], {}
+    for i in impls:
+        if not os.access(i.binary, os.X_OK):
+            skipped[i.name] = "%s not built" % i.binary
+            log("bench: skipping %s: %s" % (i.name, skipped[i.name]))
+            continue
+        lines, why = run_json(i, ["info"])
+        if lines is None:
+            skipped[i.name] = why[0].get("reason", "") if why else "cannot run"
+            log("bench: skipping %s: %s" % (i.name, skipped[i.name]))
+            continue
+        i.backend = lines[0].get("backend")
+        if i.kind == "pidshim" and i.backend != i.env["PIDSHIM_BACKEND"]:
+            raise RuntimeError("%s runs backend %s" % (i.name, i.backend))
+        runnable.append(i)
+    impls, raw = runnable, runnable[0]
+
+    res = {"machine": machine(), "params": {k: v for k, v in vars(p).items()},
+           "skipped": skipped, "b1": {}, "b2": {}, "b3": {}, "b4": {}, "b5": {}}
+    out = []
+    steps = [("b1", lambda: bench_b1(impls, raw, p, res)),
+             ("b2", lambda: bench_b2(impls, raw, p, res)),
+             ("b3", lambda: bench_b3(impls, raw, p, res, outdir)),
+             ("b4", lambda: bench_b4(impls, raw, p, res, p.lib)),
+             ("b5", lambda: bench_b5(impls, raw, p, res, p.lib))]
+    for name, fn in steps:
+        if name not in only:
+            continue
+        log("bench: %s" % name.upper())
+        for t in fn():
+            print(t + "\n", flush=True)
+            out.append(t)
+    m = res["machine"]
+    m["loadavg_end"] = os.getloadavg()[0]
+    head = ("Machine: %s, %s CPUs, Linux %s, %s; load average %.1f at start, %.1f at end; "
+            "%s; libuv %s, GLib %s, libev %s, libsystemd %s; commit %s.\n"
+            "Reproduce: `make bench` (tables also in %s/results.md).\n"
+            % (m["cpu"], m["cpus"], m["kernel"], m["os"], m["loadavg_start"], m["loadavg_end"],
+               m["date"], m["libuv"], m["glib"], m["libev"], m["libsystemd"], m["commit"],
+               outdir))
+    if skipped:
+        head += "Not run: " + "; ".join("%s (%s)" % kv for kv in skipped.items()) + ".\n"
+    print(head)
+    with open(os.path.join(outdir, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    with open(os.path.join(outdir, "results.md"), "w") as f:
+        f.write(head + "\n" + "\n\n".join(out) + "\n")
+    misses = sum(t.count("MISS") for t in out)
+    print("bench: %d target(s) missed; results in %s" % (misses, os.path.join(outdir, "results.json")))
+
+
+if __name__ == "__main__":
+    main()
