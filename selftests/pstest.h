@@ -1,0 +1,548 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pstest.h - shared helpers of the pidshim C selftests.
+ *
+ * Every selftest binary is one .c file that includes this header (the
+ * kselftest harness defines non-static functions, so it can only live in
+ * one translation unit per binary; hence everything here is static inline).
+ * It provides: the backend fixture variants (pidfd, pidfd_poll, signalfd)
+ * and the setup that forces PIDSHIM_BACKEND before the first library call
+ * and turns an unavailable backend into "assert -ENOSYS, then SKIP naming
+ * the missing kernel feature"; an independent raw probe of the kernel's
+ * pidfd features, used to check the library's choice and to refuse skips
+ * where the feature exists; spawning of the helper binary; fd, child and
+ * clock utilities; and the PIDSHIM_TEST_QUICK / PIDSHIM_TEST_SLOW knobs.
+ */
+#ifndef PSTEST_H
+#define PSTEST_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include <pidshim.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+#ifndef __NR_pidfd_send_signal
+#define __NR_pidfd_send_signal 424
+#endif
+#ifndef __NR_close_range
+#define __NR_close_range 436
+#endif
+
+/* Default per-test hang timeout in seconds (scaled by PIDSHIM_TEST_SLOW). */
+#define PS_TIMEOUT 60
+
+/*
+ * The 6.1 harness runs a TEST_F body even when FIXTURE_SETUP called SKIP()
+ * (later kernels fixed that); the wrapper stops a skipped test before its
+ * body so that "skip" really means nothing was tested.
+ */
+#define PS_TEST_T(fx, name, tmo)                                                  \
+	static void fx##_##name##_body(struct __test_metadata *_metadata,        \
+				       FIXTURE_DATA(fx) *self,                   \
+				       const FIXTURE_VARIANT(fx) *variant);      \
+	TEST_F_TIMEOUT(fx, name, tmo)                                            \
+	{                                                                         \
+		if (_metadata->skip)                                              \
+			return;                                                   \
+		fx##_##name##_body(_metadata, self, variant);                     \
+	}                                                                         \
+	static void fx##_##name##_body(                                          \
+		struct __test_metadata __attribute__((unused)) *_metadata,       \
+		FIXTURE_DATA(fx) __attribute__((unused)) *self,                  \
+		const FIXTURE_VARIANT(fx) __attribute__((unused)) *variant)
+#define PS_TEST(fx, name) PS_TEST_T(fx, name, PS_TIMEOUT)
+
+/* The three backends every behaviour test runs on. */
+#define PS_BACKEND_VARIANTS(fx)                                                   \
+	FIXTURE_VARIANT(fx)                                                       \
+	{                                                                         \
+		const char *backend;                                              \
+		int expect;                                                       \
+	};                                                                        \
+	FIXTURE_VARIANT_ADD(fx, pidfd){                                           \
+		.backend = "pidfd",                                               \
+		.expect = PIDSHIM_BACKEND_PIDFD,                                  \
+	};                                                                        \
+	FIXTURE_VARIANT_ADD(fx, pidfd_poll){                                      \
+		.backend = "pidfd-poll",                                          \
+		.expect = PIDSHIM_BACKEND_PIDFD_POLL,                             \
+	};                                                                        \
+	FIXTURE_VARIANT_ADD(fx, signalfd){                                        \
+		.backend = "signalfd",                                            \
+		.expect = PIDSHIM_BACKEND_SIGNALFD,                               \
+	}
+
+/* The harness main, with every test's hang timeout scaled for slow runs. */
+#define PS_MAIN                                                                   \
+	int main(int argc, char **argv)                                          \
+	{                                                                         \
+		ps_scale_timeouts();                                              \
+		return test_harness_run(argc, argv);                              \
+	}
+
+/* ---- knobs ------------------------------------------------------------- */
+
+/* PIDSHIM_TEST_SLOW=N: time bounds are N times wider (valgrind, ASan). */
+static inline int ps_slow(void)
+{
+	const char *s = getenv("PIDSHIM_TEST_SLOW");
+	int n = s ? atoi(s) : 1;
+
+	return n < 1 ? 1 : n;
+}
+
+/* PIDSHIM_TEST_QUICK=1: heavy loops ten times smaller. */
+static inline int ps_scaled(int n)
+{
+	const char *q = getenv("PIDSHIM_TEST_QUICK");
+
+	if (q && *q && strcmp(q, "0") != 0)
+		n = n / 10 ? n / 10 : 1;
+	return n;
+}
+
+static inline void ps_scale_timeouts(void)
+{
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+	int slow = ps_slow();
+
+	for (f = __fixture_list; f; f = f->next)
+		for (t = f->tests; t; t = t->next)
+			t->timeout *= slow;
+}
+
+/* ---- clocks ------------------------------------------------------------ */
+
+static inline int64_t ps_clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline int64_t ps_now_ms(void)
+{
+	return ps_clock_ns(CLOCK_MONOTONIC) / 1000000;
+}
+
+static inline void ps_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static inline int64_t ps_tv_ms(struct timeval tv)
+{
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* ---- raw kernel probe (independent of the library) --------------------- */
+
+static volatile sig_atomic_t ps_sigsys_seen;
+
+static void ps_sigsys_handler(int sig)
+{
+	(void)sig;
+	ps_sigsys_seen = 1;
+}
+
+/*
+ * Runs a raw syscall with SIGSYS caught, so a SECCOMP_RET_TRAP filter
+ * (Android) reads as "missing" instead of killing the test.  Returns the
+ * result or -errno; -ENOSYS for a trap (the trapped syscall's return
+ * register holds garbage, e.g. the syscall number, which must not be
+ * taken for an fd).
+ */
+static inline long ps_raw_syscall(long nr, long a, long b, long c, long d, long e)
+{
+	struct sigaction sa = { .sa_handler = ps_sigsys_handler }, old;
+	long r;
+	int err;
+
+	sigaction(SIGSYS, &sa, &old);
+	ps_sigsys_seen = 0;
+	r = syscall(nr, a, b, c, d, e);
+	err = errno;
+	sigaction(SIGSYS, &old, NULL);
+	if (ps_sigsys_seen)
+		return -ENOSYS;
+	return r < 0 ? -err : r;
+}
+
+struct ps_kernel {
+	bool pidfd_open;   /* Linux 5.3 */
+	bool waitid_pidfd; /* Linux 5.4 */
+	bool signalfd;     /* Linux 2.6.27 (signalfd4) */
+};
+
+static inline struct ps_kernel ps_probe_kernel(void)
+{
+	struct ps_kernel k = { false, false, false };
+	siginfo_t si;
+	sigset_t set;
+	long fd;
+
+	fd = ps_raw_syscall(__NR_pidfd_open, getpid(), 0, 0, 0, 0);
+	if (fd >= 0) {
+		k.pidfd_open = true;
+		/*
+		 * waitid(P_PIDFD) on our own pidfd: a kernel that knows
+		 * P_PIDFD says ECHILD (we are not our own child), an older
+		 * one (or a personality filter) says EINVAL.
+		 */
+		memset(&si, 0, sizeof(si));
+		long r = ps_raw_syscall(SYS_waitid, P_PIDFD, fd, (long)&si,
+					WEXITED | WNOHANG, 0);
+		k.waitid_pidfd = r == 0 || r == -ECHILD;
+		close((int)fd);
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	fd = ps_raw_syscall(SYS_signalfd4, -1, (long)&set, _NSIG / 8, O_CLOEXEC, 0);
+	if (fd >= 0) {
+		k.signalfd = true;
+		close((int)fd);
+	}
+	return k;
+}
+
+static inline bool ps_kernel_serves(const struct ps_kernel *k, int backend)
+{
+	switch (backend) {
+	case PIDSHIM_BACKEND_PIDFD:
+		return k->pidfd_open && k->waitid_pidfd;
+	case PIDSHIM_BACKEND_PIDFD_POLL:
+		return k->pidfd_open;
+	case PIDSHIM_BACKEND_SIGNALFD:
+		return k->signalfd;
+	}
+	return false;
+}
+
+/* The backend the library must pick on its own on this kernel. */
+static inline int ps_kernel_best(const struct ps_kernel *k)
+{
+	if (ps_kernel_serves(k, PIDSHIM_BACKEND_PIDFD))
+		return PIDSHIM_BACKEND_PIDFD;
+	if (ps_kernel_serves(k, PIDSHIM_BACKEND_PIDFD_POLL))
+		return PIDSHIM_BACKEND_PIDFD_POLL;
+	return PIDSHIM_BACKEND_SIGNALFD;
+}
+
+static inline const char *ps_missing_feature(const struct ps_kernel *k, int backend)
+{
+	switch (backend) {
+	case PIDSHIM_BACKEND_PIDFD:
+		return k->pidfd_open ? "kernel lacks waitid(P_PIDFD) (Linux 5.4)"
+				     : "kernel lacks pidfd_open (Linux 5.3)";
+	case PIDSHIM_BACKEND_PIDFD_POLL:
+		return "kernel lacks pidfd_open (Linux 5.3)";
+	}
+	return "kernel lacks signalfd4 (Linux 2.6.27)";
+}
+
+/* ---- the helper binary ------------------------------------------------- */
+
+/* build/selftests/helper next to the test binary, or $PIDSHIM_TEST_HELPER. */
+static inline const char *ps_helper(void)
+{
+	static char path[PATH_MAX];
+	const char *env = getenv("PIDSHIM_TEST_HELPER");
+	ssize_t n;
+	char *slash;
+
+	if (env && *env)
+		return env;
+	if (path[0])
+		return path;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 16);
+	if (n <= 0)
+		return "./helper";
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	strcpy(slash ? slash + 1 : path, "helper");
+	return path;
+}
+
+#define PS_MAX_ARGS 16
+
+/*
+ * Spawns the helper through pidshim_spawn with "helper ARGS..." (NULL
+ * terminated), stdin from in_fd and stdout to out_fd (-1: inherited).
+ * Returns the library's result.
+ */
+static inline int ps_spawn_helper(struct pidshim **h, int in_fd, int out_fd, ...)
+{
+	char *argv[PS_MAX_ARGS + 2];
+	posix_spawn_file_actions_t fa;
+	va_list ap;
+	int i = 0, r;
+
+	argv[i++] = (char *)ps_helper();
+	va_start(ap, out_fd);
+	while (i < PS_MAX_ARGS && (argv[i] = va_arg(ap, char *)))
+		i++;
+	va_end(ap);
+	argv[i] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	if (in_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+	if (out_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	r = pidshim_spawn(h, argv[0], &fa, NULL, argv, NULL);
+	posix_spawn_file_actions_destroy(&fa);
+	return r;
+}
+
+/* A pipe whose both ends are O_CLOEXEC, so no other child inherits them. */
+#define PS_PIPE(p) ASSERT_EQ(0, pipe2(p, O_CLOEXEC))
+
+static inline void ps_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/*
+ * A "blocker": a helper child that waits for EOF on its stdin, then exits
+ * with code.  Closing *release makes it exit at a moment the test chooses.
+ */
+static inline int ps_spawn_blocker(struct pidshim **h, int *release, int code)
+{
+	char buf[16];
+	int p[2], r;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	snprintf(buf, sizeof(buf), "%d", code);
+	r = ps_spawn_helper(h, p[0], -1, "wait", buf, NULL);
+	close(p[0]);
+	if (r < 0) {
+		close(p[1]);
+		return r;
+	}
+	*release = p[1];
+	return 0;
+}
+
+/* ---- processes --------------------------------------------------------- */
+
+/* True when this process has no child at all (running, zombie or else). */
+static inline bool ps_no_children(void)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD;
+}
+
+/* The pid of a zombie child of ours, 0 if there is none (nothing reaped). */
+static inline pid_t ps_zombie_child(void)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return 0;
+	return si.si_pid;
+}
+
+/* Waits up to ms for pid to be a zombie (not reaped); true if it is. */
+static inline bool ps_wait_zombie(pid_t pid, int ms)
+{
+	int64_t end = ps_now_ms() + ms;
+	siginfo_t si;
+
+	do {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == pid)
+			return true;
+		ps_sleep_ms(2);
+	} while (ps_now_ms() < end);
+	return false;
+}
+
+/* The state letter of /proc/PID/stat ('R', 'S', 'Z', ...), 0 if gone. */
+static inline char ps_proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] && p[2] ? p[2] : 0;
+}
+
+/* Closes every fd >= 3 except keep (-1: none): for raw fork() children. */
+static inline void ps_close_fds_except(int keep1, int keep2)
+{
+	int fd, max = (int)sysconf(_SC_OPEN_MAX);
+
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		if (fd != keep1 && fd != keep2)
+			close(fd);
+}
+
+/* ---- fds --------------------------------------------------------------- */
+
+#define PS_MAX_FDS 8192
+
+struct ps_fds {
+	int n;
+	int fd[PS_MAX_FDS];
+};
+
+/* The open fds of this process (the directory's own fd excluded). */
+static inline void ps_fds_list(struct ps_fds *s)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	s->n = 0;
+	if (!d)
+		return;
+	while ((e = readdir(d)) && s->n < PS_MAX_FDS) {
+		if (e->d_name[0] == '.')
+			continue;
+		int fd = atoi(e->d_name);
+		if (fd == dirfd(d))
+			continue;
+		s->fd[s->n++] = fd;
+	}
+	closedir(d);
+}
+
+static inline bool ps_fds_has(const struct ps_fds *s, int fd)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->fd[i] == fd)
+			return true;
+	return false;
+}
+
+static inline int ps_fd_count(void)
+{
+	static struct ps_fds s;
+
+	ps_fds_list(&s);
+	return s.n;
+}
+
+static inline bool ps_cloexec(int fd)
+{
+	int f = fcntl(fd, F_GETFD);
+
+	return f >= 0 && (f & FD_CLOEXEC);
+}
+
+/* POLLIN within ms (0: right now)? */
+static inline bool ps_readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r;
+
+	do
+		r = poll(&p, 1, ms);
+	while (r < 0 && errno == EINTR);
+	return r > 0 && (p.revents & POLLIN);
+}
+
+/* Raises RLIMIT_NOFILE's soft limit to want (capped by the hard limit). */
+static inline rlim_t ps_raise_nofile(rlim_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur;
+}
+
+/* ---- fixture setup ----------------------------------------------------- */
+
+/*
+ * Forces the variant's backend before any library call.  When the library
+ * answers -ENOSYS, checks that open and spawn fail with -ENOSYS too, that
+ * the kernel really lacks the feature, and skips naming it.  Returns true
+ * when the test was skipped (the caller must return).
+ */
+static inline bool ps_setup_backend(struct __test_metadata *_metadata,
+				    const char *backend, int expect)
+{
+	static char mark;
+	struct pidshim *const sentinel = (struct pidshim *)&mark;
+	struct pidshim *h = sentinel;
+	struct ps_kernel k;
+	char *argv[] = { (char *)ps_helper(), (char *)"exit", (char *)"0", NULL };
+	int b;
+
+	ASSERT_EQ(0, setenv("PIDSHIM_BACKEND", backend, 1));
+	b = pidshim_backend();
+	k = ps_probe_kernel();
+	if (b == -ENOSYS) {
+		ASSERT_EQ(-ENOSYS, pidshim_open(getpid(), 0, &h));
+		ASSERT_EQ(-ENOSYS, pidshim_spawn(&h, argv[0], NULL, NULL, argv, NULL));
+		ASSERT_EQ(sentinel, h);
+		ASSERT_TRUE(ps_no_children());
+		ASSERT_FALSE(ps_kernel_serves(&k, expect))
+		{
+			TH_LOG("library says -ENOSYS for %s, but the kernel has it", backend);
+		}
+		SKIP(return true, "%s: %s", backend, ps_missing_feature(&k, expect));
+	}
+	ASSERT_EQ(expect, b);
+	ASSERT_TRUE(ps_kernel_serves(&k, expect))
+	{
+		TH_LOG("library runs %s, but the raw probe says: %s", backend,
+		       ps_missing_feature(&k, expect));
+	}
+	return false;
+}
+
+#endif /* PSTEST_H */
