@@ -67,7 +67,7 @@ $(BUILD)/obj/lib:
 
 $(LIB_SO_REAL): $(LIB_OBJS) $(LIB_MAP)
 	$(CC) -shared -Wl,-soname,libpidshim.so.$(SOVERSION) -Wl,--version-script=$(LIB_MAP) \
-		-Wl,-z,defs -Wl,-z,now -Wl,-z,relro -o $@ $(LIB_OBJS) $(LDFLAGS_COMMON)
+		-Wl,-z,defs -Wl,-z,now -Wl,-z,relro -Wl,-z,nodelete -o $@ $(LIB_OBJS) $(LDFLAGS_COMMON)
 
 $(LIB_SO): $(LIB_SO_REAL)
 	ln -sf $(notdir $<) $@

@@ -64,11 +64,13 @@ struct pidshim_exit {
 /*
  * pidshim_open() flags.  Any other bit gives -EINVAL.
  *
- * PIDSHIM_OPEN_NONCHILD_OK is accepted for clarity only: non-children are
- * always accepted by the pidfd backends.
+ * PIDSHIM_OPEN_OWN: take ownership of a child the program forked itself,
+ * as if pidshim_spawn had started it: if the handle is closed while the
+ * child runs, the library reaps it when it exits.  Only children can be
+ * owned (-ECHILD otherwise).
  */
-#define PIDSHIM_OPEN_NONCHILD_OK 0x1u
-#define PIDSHIM_OPEN_ALL_FLAGS PIDSHIM_OPEN_NONCHILD_OK
+#define PIDSHIM_OPEN_OWN 0x1u
+#define PIDSHIM_OPEN_ALL_FLAGS PIDSHIM_OPEN_OWN
 
 /*
  * pidshim_backend - the backend this process uses.
@@ -108,7 +110,8 @@ PIDSHIM_API const char *pidshim_backend_name(int backend);
  * Returns 0 and sets *ret, or
  *   -EINVAL  pid <= 0, ret NULL, or an unknown flag bit
  *   -ESRCH   no such process
- *   -ECHILD  signalfd backend: the process is not a child of this process
+ *   -ECHILD  signalfd backend: the process is not a child of this process;
+ *            any backend: PIDSHIM_OPEN_OWN for a process that is not a child
  *   -ENOSYS  the forced backend cannot run on this kernel
  *   -EMFILE, -ENFILE, -ENOMEM  out of fds or memory
  *   -EPERM   the kernel refused (e.g. a seccomp filter installed after

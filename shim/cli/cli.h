@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cli.h - what the `pidshim` subcommands share: their entry points, the
+ * exit codes (those of timeout(1) and env(1), plus 2 for bad usage), and
+ * the small helpers for messages, errno names, monotonic time and JSON
+ * output that live in util.c.
+ */
+#ifndef PIDSHIM_CLI_H
+#define PIDSHIM_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define EXIT_PROBLEM 1       /* probe inconsistent, no such process, ... */
+#define EXIT_USAGE 2         /* bad command line */
+#define EXIT_TIMEDOUT 124    /* like timeout(1) */
+#define EXIT_CANCELED 125    /* pidshim itself failed */
+#define EXIT_CANNOT_INVOKE 126
+#define EXIT_ENOENT 127
+
+int pidshim_cmd_probe(int argc, char **argv);
+int pidshim_cmd_run(int argc, char **argv);
+int pidshim_cmd_wait(int argc, char **argv);
+int pidshim_cmd_emulate(int argc, char **argv); /* emulate.c */
+
+/*
+ * Print "pidshim CMD: <message> (try 'pidshim CMD --help')" on one line to
+ * stderr and return EXIT_USAGE.
+ */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Match argv[*i] against an option taking a value: "--long VALUE",
+ * "--long=VALUE" or "-s VALUE" (shrt may be NULL).  Returns 1 and sets
+ * *val (advancing *i past a separate value), 0 when argv[*i] is not this
+ * option, or EXIT_USAGE negated after printing the error when the value
+ * is missing.
+ */
+int cli_opt_value(int argc, char **argv, int *i, const char *lng, const char *shrt,
+		  const char **val, const char *cmd);
+
+/* "ENOSYS" for ENOSYS, "E123" for numbers without a known name. */
+const char *cli_errno_name(int err, char *buf, size_t size);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t cli_now_ms(void);
+
+/* Milliseconds from now until deadline, clamped to 0 .. INT_MAX. */
+int cli_ms_until(int64_t deadline);
+
+/* deadline = now + ms, saturating instead of overflowing. */
+int64_t cli_deadline(int64_t ms);
+
+/* Write s as a JSON string (quotes and escapes included). */
+void json_string(FILE *f, const char *s);
+
+/* Write a JSON string or null. */
+void json_string_or_null(FILE *f, const char *s);
+
+#endif /* PIDSHIM_CLI_H */

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * wait.c - `pidshim wait [--any] [--timeout DUR] [--json] PID...`: wait for
+ * processes that need not be our children, which is what pidfds brought
+ * (a pidfd becomes readable when any process exits).  Every PID gets a
+ * handle in one pidshim_set; each exit is printed as it happens, with its
+ * status where the kernel reports it (PIDFD_INFO_EXIT, Linux 6.15) and
+ * "exited" otherwise.  The signalfd backend only sees our own children
+ * (SIGCHLD), so there the command refuses with an error naming it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "parse.h"
+#include "pidshim.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: pidshim wait [OPTION...] [--] PID...\n"
+		"\n"
+		"Wait until the processes exit; they need not be children of pidshim.\n"
+		"Each exit is printed when it happens: its status where the kernel\n"
+		"reports it (Linux >= 6.15), else just \"exited\".  Needs a pidfd\n"
+		"backend (Linux >= 5.3, pidfd_open not blocked by seccomp).\n"
+		"\n"
+		"      --any             return after the first exit\n"
+		"  -t, --timeout DUR     give up after DUR (0: never, the default)\n"
+		"      --json            one JSON object per exit, one a line\n"
+		"  -h, --help            this text\n"
+		"\n"
+		"Exit status: 0 done; 124 timed out; 1 a PID does not exist or the\n"
+		"backend cannot watch it; 2 bad usage.\n");
+}
+
+static void report(pid_t pid, int r, const struct pidshim_exit *ex, bool json)
+{
+	const siginfo_t *si = &ex->info;
+	char name[32];
+	bool known = r == 0;
+
+	if (json) {
+		printf("{\"pid\": %d, \"exit\": ", (int)pid);
+		if (!known)
+			printf("null");
+		else if (si->si_code == CLD_EXITED)
+			printf("{\"code\": %d, \"core_dumped\": false}", si->si_status);
+		else
+			printf("{\"signal\": %d, \"signal_name\": \"%s\", \"core_dumped\": %s}",
+			       si->si_status, pidshim_signal_name(si->si_status, name, sizeof(name)),
+			       si->si_code == CLD_DUMPED ? "true" : "false");
+		printf("}\n");
+	} else if (!known) {
+		printf("%d exited\n", (int)pid);
+	} else if (si->si_code == CLD_EXITED) {
+		printf("%d exited with status %d\n", (int)pid, si->si_status);
+	} else {
+		printf("%d killed by signal %d (SIG%s)%s\n", (int)pid, si->si_status,
+		       pidshim_signal_name(si->si_status, name, sizeof(name)),
+		       si->si_code == CLD_DUMPED ? ", core dumped" : "");
+	}
+	fflush(stdout);
+}
+
+static int open_error(pid_t pid, int err)
+{
+	char eb[16];
+	int b = pidshim_backend();
+
+	if (err == ECHILD)
+		fprintf(stderr,
+			"pidshim wait: pid %d: not a child of pidshim, and the %s backend "
+			"can only watch its own children (it needs pidfd_open, Linux >= 5.3, "
+			"not blocked by seccomp; see 'pidshim probe')\n",
+			(int)pid, b > 0 ? pidshim_backend_name(b) : "chosen");
+	else if (err == ESRCH)
+		fprintf(stderr, "pidshim wait: pid %d: no such process (ESRCH)\n", (int)pid);
+	else
+		fprintf(stderr, "pidshim wait: pid %d: %s (%s)\n", (int)pid, strerror(err),
+			cli_errno_name(err, eb, sizeof(eb)));
+	return EXIT_PROBLEM;
+}
+
+int pidshim_cmd_wait(int argc, char **argv)
+{
+	int64_t timeout_ms = 0, deadline = INT64_MAX;
+	bool any = false, json = false, options = true;
+	struct pidshim_set *set = NULL;
+	struct pidshim **handles;
+	pid_t *pids;
+	int npids = 0, left, r, b;
+	const char *v, *why;
+
+	pids = calloc((size_t)argc, sizeof(*pids));
+	handles = calloc((size_t)argc, sizeof(*handles));
+	if (!pids || !handles) {
+		fprintf(stderr, "pidshim wait: out of memory\n");
+		return EXIT_PROBLEM;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool dup = false;
+		pid_t pid;
+
+		if (options && a[0] == '-' && !(a[1] >= '0' && a[1] <= '9')) {
+			if (!strcmp(a, "--")) {
+				options = false;
+				continue;
+			}
+			if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+				usage(stdout);
+				return 0;
+			}
+			if (!strcmp(a, "--any")) {
+				any = true;
+				continue;
+			}
+			if (!strcmp(a, "--json")) {
+				json = true;
+				continue;
+			}
+			if ((r = cli_opt_value(argc, argv, &i, "--timeout", "-t", &v, "wait"))) {
+				if (r < 0)
+					return -r;
+				if (pidshim_parse_duration(v, &timeout_ms, &why) < 0)
+					return cli_usage_error("wait", "bad duration '%s' for --timeout: %s",
+							       v, why);
+				continue;
+			}
+			return cli_usage_error("wait", "unknown option '%s'", a);
+		}
+		if (pidshim_parse_pid(a, &pid, &why) < 0)
+			return cli_usage_error("wait", "bad pid '%s': %s", a, why);
+		if (pid == getpid())
+			return cli_usage_error("wait", "pid %d is pidshim itself", (int)pid);
+		for (int k = 0; k < npids; k++)
+			dup |= pids[k] == pid;
+		if (!dup)
+			pids[npids++] = pid;
+	}
+	if (!npids)
+		return cli_usage_error("wait", "no pid given");
+
+	b = pidshim_backend();
+	if (b < 0) {
+		fprintf(stderr, "pidshim wait: no usable backend: %s\n", strerror(-b));
+		return EXIT_PROBLEM;
+	}
+	r = pidshim_set_new(&set);
+	if (r < 0) {
+		fprintf(stderr, "pidshim wait: %s\n", strerror(-r));
+		return EXIT_PROBLEM;
+	}
+	for (int k = 0; k < npids; k++) {
+		r = pidshim_open(pids[k], PIDSHIM_OPEN_NONCHILD_OK, &handles[k]);
+		if (r < 0)
+			return open_error(pids[k], -r);
+		r = pidshim_set_add(set, handles[k]);
+		if (r < 0) {
+			fprintf(stderr, "pidshim wait: pid %d: %s\n", (int)pids[k], strerror(-r));
+			return EXIT_PROBLEM;
+		}
+	}
+
+	if (timeout_ms > 0)
+		deadline = cli_deadline(timeout_ms);
+	for (left = npids; left > 0;) {
+		struct pidshim_exit ex;
+		struct pidshim *ready = NULL;
+
+		r = pidshim_set_wait(set, deadline == INT64_MAX ? -1 : cli_ms_until(deadline), &ready);
+		if (r == -ETIMEDOUT) {
+			if (cli_now_ms() < deadline)
+				continue; /* the wait was capped at INT_MAX ms */
+			fprintf(stderr, "pidshim wait: timed out; still running:");
+			for (int k = 0; k < npids; k++)
+				if (handles[k])
+					fprintf(stderr, " %d", (int)pids[k]);
+			fprintf(stderr, "\n");
+			return EXIT_TIMEDOUT;
+		}
+		if (r < 0) {
+			fprintf(stderr, "pidshim wait: %s\n", strerror(-r));
+			return EXIT_PROBLEM;
+		}
+		r = pidshim_try_wait(ready, &ex);
+		if (r == -EAGAIN) {
+			/* Exited but not yet reportable (a tracer has not waited):
+			 * block in the library a while rather than spin. */
+			r = pidshim_wait_timeout(ready, 100, &ex);
+			if (r == -ETIMEDOUT)
+				continue;
+		}
+		report(pidshim_pid(ready), r, &ex, json);
+		for (int k = 0; k < npids; k++)
+			if (handles[k] == ready)
+				handles[k] = NULL;
+		pidshim_set_remove(set, ready);
+		pidshim_close(ready);
+		left--;
+		if (any)
+			break;
+	}
+	for (int k = 0; k < npids; k++)
+		pidshim_close(handles[k]);
+	pidshim_set_free(set);
+	free(pids);
+	free(handles);
+	return 0;
+}

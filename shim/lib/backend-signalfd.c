@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * backend-signalfd.c - the fallback for kernels without pidfds (before
+ * 5.3) and for containers whose seccomp profile blocks them.
+ *
+ * The name is the contract's; the mechanism is the child-exit service
+ * (service.c), which needs no signal at all.  The handle's fd is an
+ * eventfd that the service writes once it has reaped the process into the
+ * handle, so it becomes readable with no call from the user and never
+ * wakes spuriously.  Waits also look for themselves every 250 ms: when
+ * SIGCHLD is ignored (the kernel auto-reaps) or other code reaps the child
+ * first, they still end within a second with -ECHILD instead of hanging.
+ *
+ * Remove once every supported kernel has pidfd_open (5.3) and no container
+ * runtime blocks it.
+ */
+#include <string.h>
+#include <sys/eventfd.h>
+
+#include "internal.h"
+
+#define SLICE_MS 250
+
+static int sfd_prepare(struct pidshim *h)
+{
+	int fd, r;
+
+	r = svc_prepare();
+	if (r < 0)
+		return r;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	fd = fd_move_above_stdio(fd);
+	if (fd < 0)
+		return fd;
+	h->fd = fd;
+	return 0;
+}
+
+static int sfd_attach(struct pidshim *h)
+{
+	siginfo_t si;
+	int r;
+
+	if (!h->child) {
+		/* Without pidfds only our own children can be watched. */
+		if (kill(h->pid, 0) < 0 && errno == ESRCH)
+			return -ESRCH;
+		memset(&si, 0, sizeof(si));
+		r = sys_waitid(P_PID, h->pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL);
+		if (r < 0)
+			return r;
+		h->child = true;
+	}
+	if (h->fd < 0) {
+		r = sfd_prepare(h);
+		if (r < 0)
+			return r;
+	}
+	return svc_track(h);
+}
+
+static int sfd_try_reap(struct pidshim *h, struct pidshim_exit *e)
+{
+	int st, r;
+
+	svc_lock();
+	st = atomic_load(&h->state);
+	if (st == H_RUNNING) {
+		svc_reap_locked(h);
+		st = atomic_load(&h->state);
+	}
+	if (st == H_EXITED) {
+		*e = h->exit;
+		r = 0;
+	} else {
+		r = st == H_RUNNING ? -EAGAIN : -ECHILD;
+	}
+	svc_unlock();
+	return r;
+}
+
+static int sfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e)
+{
+	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+
+	for (;;) {
+		int r = sfd_try_reap(h, e);
+
+		if (r != -EAGAIN)
+			return r;
+		int left = deadline_remaining(deadline, timeout_ms);
+		if (left == 0)
+			return -ETIMEDOUT;
+		r = poll_one(h->fd, left < 0 || left > SLICE_MS ? SLICE_MS : left);
+		if (r < 0 && r != -EINTR)
+			return r;
+	}
+}
+
+static int sfd_send_signal(struct pidshim *h, int sig)
+{
+	int st, r;
+
+	svc_lock();
+	/* Reap first if it is done: a PID the kernel may have freed (for
+	 * instance auto-reaped under SIG_IGN) is never passed to kill(). */
+	if (atomic_load(&h->state) == H_RUNNING)
+		svc_reap_locked(h);
+	st = atomic_load(&h->state);
+	if (st == H_RUNNING)
+		r = kill(h->pid, sig) < 0 ? -errno : 0;
+	else
+		r = st == H_EXITED ? 0 : -ESRCH; /* EXITED: a zombie to the user */
+	svc_unlock();
+	return r;
+}
+
+static void sfd_close(struct pidshim *h)
+{
+	svc_lock();
+	if (h->owned && atomic_load(&h->state) == H_RUNNING && svc_reap_locked(h) == 0) {
+		/* Still running: the service reaps and frees it later. */
+		close(h->fd);
+		h->fd = -1;
+		svc_orphan_locked(h);
+		svc_unlock();
+		return;
+	}
+	svc_unlock();
+	svc_untrack(h);
+	handle_free(h);
+}
+
+HIDDEN const struct backend_ops pidshim_signalfd_ops = {
+	.prepare = sfd_prepare,
+	.attach = sfd_attach,
+	.try_reap = sfd_try_reap,
+	.wait = sfd_wait,
+	.send_signal = sfd_send_signal,
+	.close = sfd_close,
+};

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * service.c - the child-exit service: one thread that learns of child exits
+ * and reaps, in O(1) per exit, the children the library holds handles for.
+ * The signalfd backend keeps every handle here; the pidfd backends only the
+ * children they spawned whose handle was closed early ("orphans"), so no
+ * zombie outlives its handle.
+ *
+ * Why it looks like this:
+ * - The thread sleeps in a blocking waitid(P_ALL, WEXITED | WNOWAIT): the
+ *   kernel wakes it when any child of the process becomes a zombie, and
+ *   WNOWAIT leaves that zombie in place.  No signal is involved: the
+ *   library installs no SIGCHLD handler, so the program's syscalls never
+ *   see an EINTR it did not ask for, and it consumes no SIGCHLD, so the
+ *   program's own handler, signalfd or sigwait keep seeing every one.  A
+ *   thread with SIGCHLD unblocked, or SIGCHLD coalescing, cannot make us
+ *   miss an exit (GLib and libuv lose exits that way).
+ * - waitid names one zombie; if it is ours (a hash lookup) we reap it with
+ *   waitid(P_PID) and look again, so each exit costs O(1) however many
+ *   children are tracked.  A zombie that belongs to other code (a system()
+ *   in flight, a fork the program reaps itself) is never reaped by us, but
+ *   it hides the others: while it lingers we check every tracked pid, and
+ *   look again after a growing pause (1 ms up to 250 ms), since the kernel
+ *   would wake us at once for the same zombie.
+ * - The thread blocks every signal and owns no file descriptor.
+ * - Reaping happens under the service lock and send_signal checks the
+ *   state under the same lock before kill(): a PID is never signalled after
+ *   the library freed it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t started;
+	pthread_cond_t changed; /* a handle was tracked */
+	unsigned int track_gen;
+	bool running;
+	struct pidshim **buckets;
+	size_t nbuckets; /* power of two, or 0 */
+	size_t count;
+} svc = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.started = PTHREAD_COND_INITIALIZER,
+	.changed = PTHREAD_COND_INITIALIZER,
+};
+
+static _Atomic pid_t svc_tid; /* the service thread, 0 when none */
+
+HIDDEN void svc_lock(void)
+{
+	pthread_mutex_lock(&svc.lock);
+}
+
+HIDDEN void svc_unlock(void)
+{
+	pthread_mutex_unlock(&svc.lock);
+}
+
+/* ---- the pid table ---------------------------------------------------- */
+
+static size_t bucket_of(pid_t pid)
+{
+	return ((uint32_t)pid * 2654435761u) & (svc.nbuckets - 1);
+}
+
+static int table_insert(struct pidshim *h)
+{
+	if (svc.count >= svc.nbuckets) {
+		size_t n = svc.nbuckets ? svc.nbuckets * 2 : 64;
+		struct pidshim **nb = calloc(n, sizeof(*nb));
+
+		if (nb) {
+			for (size_t i = 0; i < svc.nbuckets; i++) {
+				struct pidshim *x = svc.buckets[i], *next;
+
+				for (; x; x = next) {
+					size_t j = ((uint32_t)x->pid * 2654435761u) & (n - 1);
+
+					next = x->hnext;
+					x->hnext = nb[j];
+					nb[j] = x;
+				}
+			}
+			free(svc.buckets);
+			svc.buckets = nb;
+			svc.nbuckets = n;
+		} else if (!svc.nbuckets) {
+			return -ENOMEM;
+		} /* else: longer chains, still correct */
+	}
+	size_t b = bucket_of(h->pid);
+	h->hnext = svc.buckets[b];
+	svc.buckets[b] = h;
+	svc.count++;
+	svc.track_gen++;
+	pthread_cond_signal(&svc.changed);
+	return 0;
+}
+
+static void table_remove(struct pidshim *h)
+{
+	if (!svc.nbuckets)
+		return;
+	for (struct pidshim **p = &svc.buckets[bucket_of(h->pid)]; *p; p = &(*p)->hnext) {
+		if (*p == h) {
+			*p = h->hnext;
+			h->hnext = NULL;
+			svc.count--;
+			return;
+		}
+	}
+}
+
+static struct pidshim *table_find_running(pid_t pid)
+{
+	if (!svc.nbuckets)
+		return NULL;
+	for (struct pidshim *x = svc.buckets[bucket_of(pid)]; x; x = x->hnext)
+		if (x->pid == pid && atomic_load(&x->state) == H_RUNNING)
+			return x;
+	return NULL;
+}
+
+static void notify(struct pidshim *h)
+{
+	uint64_t one = 1;
+
+	if (h->fd >= 0)
+		(void)!write(h->fd, &one, sizeof(one));
+}
+
+/* The process of h ended: with its status (e), or gone (NULL). */
+static void settle(struct pidshim *h, const struct pidshim_exit *e)
+{
+	if (e)
+		h->exit = *e;
+	atomic_store(&h->state, e ? H_EXITED : H_GONE);
+	notify(h);
+}
+
+static void drop_orphan_locked(struct pidshim *h)
+{
+	table_remove(h);
+	handle_free(h);
+}
+
+/*
+ * Reap h's process if it is done.  Returns 1 when it was reaped here (its
+ * status is kept in the first live handle for that pid), -ECHILD when it
+ * is gone (reaped by other code or auto-reaped), 0 while it runs.  Every
+ * handle for the pid is settled; orphans are freed, so h must not be used
+ * after a non-zero return if it was an orphan.
+ */
+HIDDEN int svc_reap_locked(struct pidshim *h)
+{
+	struct pidshim_exit e;
+	pid_t pid = h->pid;
+	bool given = false;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	r = sys_waitid(P_PID, pid, &e.info, WEXITED | WNOHANG, &e.rusage);
+	if (r == 0 && e.info.si_pid == 0)
+		return 0;
+	if (r < 0 && r != -ECHILD)
+		return 0;
+
+	bool h_orphan = h->orphan; /* orphans are freed below */
+	struct pidshim *x = svc.nbuckets ? svc.buckets[bucket_of(pid)] : NULL, *next;
+
+	for (; x; x = next) {
+		next = x->hnext;
+		if (x->pid != pid || atomic_load(&x->state) != H_RUNNING)
+			continue;
+		if (x->orphan) {
+			drop_orphan_locked(x);
+			continue;
+		}
+		settle(x, r == 0 && !given ? &e : NULL);
+		given |= r == 0;
+	}
+	/* Still running after the loop: h is not in the table (a handle
+	 * copied by fork(), whose table the child does not have). */
+	if (!h_orphan && atomic_load(&h->state) == H_RUNNING)
+		settle(h, r == 0 && !given ? &e : NULL);
+	return r == 0 ? 1 : -ECHILD;
+}
+
+/* O(n): look at every tracked pid.  Used while a foreign zombie blocks
+ * the O(1) path, and when no child is left at all. */
+static void sweep_locked(void)
+{
+	for (size_t i = 0; i < svc.nbuckets; i++) {
+	again:
+		for (struct pidshim *x = svc.buckets[i]; x; x = x->hnext) {
+			if (atomic_load(&x->state) != H_RUNNING)
+				continue;
+			if (svc_reap_locked(x) != 0)
+				goto again; /* the chain may have changed */
+		}
+	}
+}
+
+/* Reap every zombie of ours.  Returns true when a zombie of other code
+ * stands in the way (after checking every tracked pid). */
+static bool reap_ready_locked(void)
+{
+	for (;;) {
+		siginfo_t si;
+		struct pidshim *h;
+
+		memset(&si, 0, sizeof(si));
+		if (sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT, NULL) < 0 ||
+		    si.si_pid == 0)
+			return false;
+		h = table_find_running(si.si_pid);
+		if (!h || svc_reap_locked(h) == 0) {
+			sweep_locked();
+			return true;
+		}
+	}
+}
+
+static void nap_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void *svc_main(void *arg)
+{
+	unsigned int seen = 0;
+	bool idle = false;
+	int backoff = 0;
+
+	(void)arg;
+	pthread_mutex_lock(&svc.lock);
+	atomic_store(&svc_tid, (pid_t)syscall(SYS_gettid));
+	pthread_cond_broadcast(&svc.started);
+	for (;;) {
+		siginfo_t si;
+		int r;
+
+		/* Nothing tracked, or no child at all since we last looked:
+		 * sleep until a handle is tracked. */
+		while (svc.count == 0 || (idle && svc.track_gen == seen))
+			pthread_cond_wait(&svc.changed, &svc.lock);
+		idle = false;
+		seen = svc.track_gen;
+		pthread_mutex_unlock(&svc.lock);
+
+		memset(&si, 0, sizeof(si));
+		if (backoff) {
+			nap_ms(backoff);
+			r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT, NULL);
+		} else {
+			r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOWAIT, NULL);
+		}
+
+		pthread_mutex_lock(&svc.lock);
+		if (r == -ECHILD) {
+			/* No child left: whatever we track is gone. */
+			sweep_locked();
+			idle = true;
+			backoff = 0;
+		} else if (r == 0 && si.si_pid && reap_ready_locked()) {
+			backoff = backoff ? (backoff < 125 ? backoff * 2 : 250) : 1;
+		} else {
+			backoff = 0;
+		}
+	}
+	return NULL;
+}
+
+static int start_locked(void)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t t;
+	int r;
+
+	if (pthread_attr_init(&attr))
+		return -ENOMEM;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	/* The thread inherits this mask: it must never run a handler. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&t, &attr, svc_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (r)
+		return -r;
+	while (!atomic_load(&svc_tid))
+		pthread_cond_wait(&svc.started, &svc.lock);
+	svc.running = true;
+	return 0;
+}
+
+/* Make sure the service thread runs in this process. */
+HIDDEN int svc_prepare(void)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&svc.lock);
+	if (!svc.running)
+		r = start_locked();
+	pthread_mutex_unlock(&svc.lock);
+	return r;
+}
+
+/* Track a live child: insert, then reap once in case it is already done
+ * (it may have exited before it was in the table, unseen by the thread). */
+HIDDEN int svc_track(struct pidshim *h)
+{
+	int r;
+
+	pthread_mutex_lock(&svc.lock);
+	r = table_insert(h);
+	if (r == 0)
+		svc_reap_locked(h);
+	pthread_mutex_unlock(&svc.lock);
+	return r;
+}
+
+HIDDEN void svc_untrack(struct pidshim *h)
+{
+	pthread_mutex_lock(&svc.lock);
+	table_remove(h);
+	pthread_mutex_unlock(&svc.lock);
+}
+
+/* h (in the table) was closed while its process runs: the service now
+ * owns it, reaps it and frees it. */
+HIDDEN void svc_orphan_locked(struct pidshim *h)
+{
+	h->orphan = true;
+}
+
+/* A pidfd-backend child whose handle was closed while it ran.  If the
+ * service cannot run (no thread), the child is left as a zombie: better
+ * than blocking in pidshim_close, which must never block. */
+HIDDEN void svc_adopt_orphan(struct pidshim *h)
+{
+	if (svc_prepare() < 0) {
+		handle_free(h);
+		return;
+	}
+	pthread_mutex_lock(&svc.lock);
+	if (table_insert(h) < 0) {
+		pthread_mutex_unlock(&svc.lock);
+		handle_free(h);
+		return;
+	}
+	svc_orphan_locked(h);
+	svc_reap_locked(h); /* frees h if it is already done */
+	pthread_mutex_unlock(&svc.lock);
+}
+
+/* ---- fork ------------------------------------------------------------- */
+
+static void atfork_prepare(void)
+{
+	probe_atfork_prepare();
+	pthread_mutex_lock(&svc.lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&svc.lock);
+	probe_atfork_parent();
+}
+
+/* The child has no service thread and none of the parent's children. */
+static void atfork_child(void)
+{
+	for (size_t i = 0; i < svc.nbuckets; i++) {
+		struct pidshim *x = svc.buckets[i], *next;
+
+		for (; x; x = next) {
+			next = x->hnext;
+			x->hnext = NULL;
+			if (x->orphan)
+				handle_free(x);
+		}
+		svc.buckets[i] = NULL;
+	}
+	svc.count = 0;
+	svc.running = false;
+	atomic_store(&svc_tid, 0);
+	pthread_mutex_unlock(&svc.lock);
+	probe_atfork_child();
+}
+
+__attribute__((constructor)) static void svc_init(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * set.c - pidshim_set: wait for the first of many processes, or hand one
+ * epoll fd to an event loop.
+ *
+ * A set is an epoll instance over its members' fds, level-triggered, so a
+ * member is reported until it is reaped or removed.  A member is removed
+ * from the epoll (EPOLL_CTL_DEL) as soon as it is reaped and always before
+ * its fd is closed: a posix_spawn child still in exec holds a copy of the
+ * fd, and an epoll entry whose fd was only closed would outlive it.
+ *
+ * epoll data holds the member's slot and a generation number, never a
+ * pointer, so an event for a member that was removed meanwhile is
+ * recognised and dropped.  Members that are ready together are reported in
+ * turn: the one reported least recently goes first.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "internal.h"
+
+#define MAX_EVENTS 64
+
+struct pidshim_set {
+	int epfd;
+	pthread_mutex_t lock;
+	struct pidshim **members;
+	uint32_t n, cap;
+	uint32_t gen;
+	uint32_t armed; /* members still registered in the epoll */
+	uint64_t seq;
+};
+
+static uint64_t ev_data(const struct pidshim *h)
+{
+	return (uint64_t)h->set_gen << 32 | h->set_idx;
+}
+
+PIDSHIM_API int pidshim_set_new(struct pidshim_set **ret)
+{
+	struct pidshim_set *s;
+	int fd;
+
+	if (!ret)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	fd = epoll_create1(EPOLL_CLOEXEC);
+	if (fd >= 0)
+		fd = fd_move_above_stdio(fd);
+	else
+		fd = -errno;
+	if (fd < 0) {
+		free(s);
+		return fd;
+	}
+	s->epfd = fd;
+	pthread_mutex_init(&s->lock, NULL);
+	*ret = s;
+	return 0;
+}
+
+PIDSHIM_API int pidshim_set_fd(const struct pidshim_set *s)
+{
+	return s ? s->epfd : -EINVAL;
+}
+
+static void disarm_locked(struct pidshim_set *s, struct pidshim *h)
+{
+	if (!h->set_armed)
+		return;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	h->set_armed = false;
+	s->armed--;
+}
+
+PIDSHIM_API int pidshim_set_add(struct pidshim_set *s, struct pidshim *h)
+{
+	int r = 0;
+
+	if (!s || !h)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	if (h->set) {
+		r = h->set == s ? -EEXIST : -EBUSY;
+		goto out;
+	}
+	if (s->n == s->cap) {
+		uint32_t cap = s->cap ? s->cap * 2 : 16;
+		struct pidshim **m = realloc(s->members, cap * sizeof(*m));
+
+		if (!m) {
+			r = -ENOMEM;
+			goto out;
+		}
+		s->members = m;
+		s->cap = cap;
+	}
+	if (++s->gen == 0)
+		s->gen = 1;
+	h->set_gen = s->gen;
+	h->set_idx = s->n;
+	h->set_seq = 0;
+	h->set_armed = false;
+	/* A member already reaped can never be reported: keep it out. */
+	if (atomic_load(&h->state) != H_DONE) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ev_data(h) };
+
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, h->fd, &ev) < 0) {
+			r = -errno;
+			goto out;
+		}
+		h->set_armed = true;
+		s->armed++;
+	}
+	s->members[s->n++] = h;
+	h->set = s;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+PIDSHIM_API int pidshim_set_remove(struct pidshim_set *s, struct pidshim *h)
+{
+	struct pidshim *last;
+
+	if (!s || !h)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	if (h->set != s) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOENT;
+	}
+	disarm_locked(s, h);
+	last = s->members[--s->n];
+	if (last != h) {
+		/* Move the last member into the hole; its epoll data names
+		 * the slot, so tell the epoll. */
+		last->set_idx = h->set_idx;
+		s->members[last->set_idx] = last;
+		if (last->set_armed) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ev_data(last) };
+
+			epoll_ctl(s->epfd, EPOLL_CTL_MOD, last->fd, &ev);
+		}
+	}
+	h->set = NULL;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+HIDDEN void set_disarm(struct pidshim *h)
+{
+	struct pidshim_set *s = h->set;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (h->set == s)
+		disarm_locked(s, h);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Pick the ready member reported least recently; drop stale events. */
+static struct pidshim *pick_locked(struct pidshim_set *s, const struct epoll_event *ev, int n)
+{
+	struct pidshim *best = NULL;
+
+	for (int i = 0; i < n; i++) {
+		uint32_t idx = (uint32_t)ev[i].data.u64, gen = ev[i].data.u64 >> 32;
+		struct pidshim *h;
+
+		if (idx >= s->n || s->members[idx]->set_gen != gen)
+			continue;
+		h = s->members[idx];
+		if (!h->set_armed)
+			continue;
+		if (atomic_load(&h->state) == H_DONE) {
+			disarm_locked(s, h);
+			continue;
+		}
+		if (!best || h->set_seq < best->set_seq)
+			best = h;
+	}
+	if (best)
+		best->set_seq = ++s->seq;
+	return best;
+}
+
+PIDSHIM_API int pidshim_set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **ready)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+
+	if (!s || !ready)
+		return -EINVAL;
+	for (;;) {
+		struct pidshim *h;
+		int n;
+
+		pthread_mutex_lock(&s->lock);
+		n = s->armed;
+		pthread_mutex_unlock(&s->lock);
+		if (n == 0)
+			return -ECHILD;
+		n = epoll_wait(s->epfd, ev, MAX_EVENTS, deadline_remaining(deadline, timeout_ms));
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0) {
+			pthread_mutex_lock(&s->lock);
+			h = pick_locked(s, ev, n);
+			pthread_mutex_unlock(&s->lock);
+			if (h) {
+				*ready = h;
+				return 0;
+			}
+		}
+		if (timeout_ms >= 0 && deadline_remaining(deadline, timeout_ms) == 0)
+			return -ETIMEDOUT;
+	}
+}
+
+PIDSHIM_API void pidshim_set_free(struct pidshim_set *s)
+{
+	int saved_errno = errno;
+
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < s->n; i++) {
+		s->members[i]->set = NULL;
+		s->members[i]->set_armed = false;
+	}
+	close(s->epfd);
+	pthread_mutex_destroy(&s->lock);
+	free(s->members);
+	free(s);
+	errno = saved_errno;
+}
