@@ -11,12 +11,14 @@
 # guest counts as failed and its console log stays in $BUILD/kernel-matrix/.
 #
 # Environment (all optional):
-#   BUILD              build dir holding static/ (default build)
+#   BUILD              build dir (default build): the static selftests are
+#                      in $BUILD/static/selftests (LIST, helper, binaries),
+#                      the static CLI is $BUILD/static/pidshim
 #   KERNEL_SUITES      Debian suites to test (default: bullseye bookworm
 #                      trixie sid; empty: none)
 #   KERNELS            more kernel images: "PATH" or "NAME=PATH", blank-separated
 #   KM_HOST            1 (default): add the host kernel; 0: don't
-#   KM_PERSONALITIES   personalities (default: all `pidshim emulate --list`)
+#   KM_PERSONALITIES   personalities (default: all `pidshim emulate --names`)
 #   KM_JOBS            kernels run at once (default 2)
 #   KM_BOOT_TIMEOUT    seconds one guest may run (default 420)
 #   KM_TEST_TIMEOUT    seconds one test binary may run (default 240)
@@ -28,7 +30,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=${BUILD:-build}
-static=$BUILD/static
+tests=$BUILD/static/selftests
+cli=$BUILD/static/pidshim
 out=$BUILD/kernel-matrix
 res=$BUILD/results
 suites=${KERNEL_SUITES-bullseye bookworm trixie sid}
@@ -42,16 +45,17 @@ t_start=$(date +%s)
 
 die() { echo "kernel-matrix: $*" >&2; exit 1; }
 
-[ -x "$static/pidshim" ] || die "$static/pidshim missing (make cli-static)"
-[ -s "$static/LIST" ] || die "$static/LIST missing (make selftests-static)"
+[ -x "$cli" ] || die "$cli missing (make cli-static)"
+[ -s "$tests/LIST" ] || die "$tests/LIST missing (make selftests-static)"
 mkdir -p "$out" "$res"
 out=$(cd "$out" && pwd)
 res=$(cd "$res" && pwd)
-static=$(cd "$static" && pwd)
+tests=$(cd "$tests" && pwd)
+cli=$(cd "$(dirname "$cli")" && pwd)/pidshim
 rm -f "$res"/kernel-*.count "$res"/kernel-*.tap "$out"/*.row "$out"/*.log \
 	"$out"/*.probe.json "$out"/*.time
 
-personalities=${KM_PERSONALITIES:-$("$static/pidshim" emulate --list | sed -e 's/#.*//' | awk 'NF { print $1 }' | tr '\n' ' ')}
+personalities=${KM_PERSONALITIES:-$("$cli" emulate --names | tr '\n' ' ')}
 [ -n "$personalities" ] || die "no personality: \`pidshim emulate --list\` printed none"
 
 # --- the kernels: NAME<TAB>PATH --------------------------------------------
@@ -91,7 +95,7 @@ busybox=$(command -v busybox || true)
 if ldd "$busybox" > /dev/null 2>&1; then
 	die "$busybox is dynamically linked (apt-get install busybox-static)"
 fi
-for f in "$static"/*; do
+for f in "$cli" "$tests"/*; do
 	[ -f "$f" ] && [ -x "$f" ] || continue
 	if ldd "$f" > /dev/null 2>&1; then
 		die "$f is dynamically linked: the initramfs has no libc"
@@ -106,8 +110,8 @@ if [ -s "$klist" ]; then
 	ln -s busybox "$root/bin/sh"
 	cp "$here/guest-init.sh" "$root/init"
 	cp "$here/kernel-suite.sh" "$root/kernel-suite.sh"
-	cp -a "$static"/. "$root/tests/"
-	mv "$root/tests/pidshim" "$root/pidshim"
+	cp -a "$tests"/. "$root/tests/"
+	cp "$cli" "$root/pidshim"
 	# Debug info only slows the (emulated) loading down.
 	strip --strip-debug "$root"/tests/* "$root/pidshim" 2> /dev/null || true
 	cat > "$root/km.conf" <<-EOF
@@ -178,7 +182,7 @@ run_host() {
 	t0=$(date +%s)
 	echo "kernel-matrix: host: running natively on $(uname -r)"
 	# shellcheck disable=SC2086
-	timeout -k 5 "$boot_tmo" sh "$here/kernel-suite.sh" "$static" "$static/pidshim" \
+	timeout -k 5 "$boot_tmo" sh "$here/kernel-suite.sh" "$tests" "$cli" \
 		$personalities > "$out/host.log" 2>&1 || true
 	echo "$(( $(date +%s) - t0 ))" > "$out/host.time"
 	"$here/kernel-report.sh" host "$out/host.log" "$out" "$res" "$personalities" > "$out/host.row"

@@ -1,0 +1,118 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# `make docker-test`: proves the distro-QA Dockerfile on this machine
+# without any container registry.  The base image debian:bookworm is made
+# locally with `debootstrap --variant=minbase` (tarball cached) and
+# `podman import`ed under the name the Dockerfile's FROM uses, then the
+# image is built with `podman build --isolation=chroot --pull=never` (which
+# runs `make check` inside) and its default command (`pidshim probe --tap`
+# plus the selftests under every personality on this kernel) is run with
+# `podman run`.  Where `podman run` cannot start a container (no usable
+# OCI runtime or cgroups in a sandbox), the default command is run as a
+# build step of a derived image instead, and the output says so.
+#
+# Environment: BUILD (default build), PIDSHIM_DOCKER_QUICK (1, default:
+# build with PIDSHIM_TEST_QUICK=1 and without valgrind), PIDSHIM_DEBIAN_MIRROR.
+# Writes $BUILD/results/docker.count (the default command's counts) and
+# $BUILD/docker/*.log.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+BUILD=${BUILD:-build}
+mkdir -p "$BUILD/results" "$BUILD/docker"
+res=$(cd "$BUILD/results" && pwd)
+logs=$(cd "$BUILD/docker" && pwd)
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/pidshim/docker
+base=docker.io/library/debian:bookworm
+image=localhost/pidshim-qa:latest
+quick=${PIDSHIM_DOCKER_QUICK:-1}
+t0=$(date +%s)
+rm -f "$res/docker.count"
+
+fail() {
+	echo "docker-test: $*" >&2
+	echo "0 1 0" > "$res/docker.count"
+	exit 1
+}
+
+mirror=${PIDSHIM_DEBIAN_MIRROR:-$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+	sed -n 's/^URIs:[[:space:]]*//p' | tr ' ' '\n' | grep -v -e security -e '^$' | head -n 1 || true)}
+mirror=${mirror:-http://deb.debian.org/debian}
+
+# --- the base image ---------------------------------------------------------
+if podman image exists "$base"; then
+	echo "docker-test: using the existing $base"
+else
+	tarball=$cache/debian-bookworm-minbase.tar
+	if [ ! -s "$tarball" ]; then
+		echo "docker-test: debootstrap --variant=minbase bookworm from $mirror"
+		mkdir -p "$cache"
+		root=$(mktemp -d "$cache/.root.XXXXXX")
+		if ! debootstrap --variant=minbase bookworm "$root" "$mirror" \
+			> "$logs/debootstrap.log" 2>&1; then
+			tail -n 20 "$logs/debootstrap.log" >&2
+			rm -rf "$root"
+			fail "debootstrap failed, see $logs/debootstrap.log"
+		fi
+		# What the official image also drops: caches and apt lists.
+		rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+		tar -C "$root" --numeric-owner -cf "$tarball.tmp" .
+		rm -rf "$root"
+		mv "$tarball.tmp" "$tarball"
+	fi
+	echo "docker-test: podman import $tarball as $base"
+	podman import --change 'CMD ["/bin/bash"]' "$tarball" "$base" > "$logs/import.log" 2>&1 ||
+		fail "podman import failed"
+fi
+
+# --- the image (runs make check) --------------------------------------------
+if [ "$quick" = 1 ]; then
+	args="--build-arg PIDSHIM_TEST_QUICK=1 --build-arg PIDSHIM_VALGRIND=0"
+else
+	args="--build-arg PIDSHIM_TEST_QUICK=0 --build-arg PIDSHIM_VALGRIND=1"
+fi
+echo "docker-test: podman build --isolation=chroot --pull=never (make check inside)"
+tb=$(date +%s)
+# shellcheck disable=SC2086
+if ! podman build --isolation=chroot --pull=never $args -t "$image" -f "$top/Dockerfile" \
+	"$top" > "$logs/build.log" 2>&1; then
+	tail -n 40 "$logs/build.log" >&2
+	fail "podman build failed, see $logs/build.log"
+fi
+echo "docker-test: image built in $(($(date +%s) - tb))s"
+# The build's own make check line, for the record.
+grep -E '^[0-9]+ passed, [0-9]+ failed' "$logs/build.log" | tail -n 1 |
+	sed 's/^/docker-test: make check in the build: /'
+
+# --- the default command (distro QA on this kernel) -------------------------
+tr0=$(date +%s)
+how="podman run"
+if ! podman run --rm --name pidshim-qa-$$ "$image" > "$logs/run.log" 2>&1; then
+	# A QA run that ran and counted failures is a real result; one that
+	# never started is a sandbox limit, not a pidshim failure.
+	if ! grep -qE '^[0-9]+ passed, [0-9]+ failed' "$logs/run.log"; then
+		echo "docker-test: podman run could not start a container here:" >&2
+		tail -n 5 "$logs/run.log" >&2
+		echo "docker-test: running the image's default command as a build step instead" >&2
+		how="a build step (podman run does not work here)"
+		ctx=$(mktemp -d)
+		printf 'FROM %s\nRUN ["/bin/sh", "-c", "ci/kernel-qa.sh; echo qa-exit=$?"]\n' \
+			"$image" > "$ctx/Containerfile"
+		podman build --isolation=chroot --pull=never --no-cache -t localhost/pidshim-qa-run \
+			"$ctx" > "$logs/run.log" 2>&1 || true
+		rm -rf "$ctx"
+		podman rmi localhost/pidshim-qa-run > /dev/null 2>&1 || true
+	fi
+fi
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logs/run.log" | tail -n 1 || true)
+[ -n "$line" ] || { tail -n 30 "$logs/run.log" >&2; fail "the default command printed no summary, see $logs/run.log"; }
+sed -n '/^release /,/^$/p' "$logs/run.log"
+p=$(echo "$line" | sed 's/^\([0-9]*\) passed.*/\1/')
+f=$(echo "$line" | sed 's/.* \([0-9]*\) failed.*/\1/')
+s=$(echo "$line" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p')
+echo "$p $f ${s:-0}" > "$res/docker.count"
+echo "docker-test: default command via $how in $(($(date +%s) - tr0))s: $line"
+echo "docker-test: total $(($(date +%s) - t0))s"
+[ "$f" -eq 0 ]
