@@ -156,7 +156,7 @@ int pidshim_cmd_wait(int argc, char **argv)
 		return EXIT_PROBLEM;
 	}
 	for (int k = 0; k < npids; k++) {
-		r = pidshim_open(pids[k], PIDSHIM_OPEN_NONCHILD_OK, &handles[k]);
+		r = pidshim_open(pids[k], 0, &handles[k]);
 		if (r < 0)
 			return open_error(pids[k], -r);
 		r = pidshim_set_add(set, handles[k]);
