@@ -79,9 +79,11 @@ $(LIB_A): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+
 $(LIB_PC): shim/pidshim.pc.in Makefile | $(BUILD)/obj/lib
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+	$(PC_SED) $< > $@
 
 # The exported dynamic symbols must be exactly the ones the map lists.
 check-symbols: $(LIB_SO_REAL)
@@ -126,7 +128,7 @@ install-lib: lib
 	ln -sf libpidshim.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpidshim.so.$(SOVERSION)
 	ln -sf libpidshim.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libpidshim.so
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
-	install -m 0644 $(LIB_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(PC_SED) shim/pidshim.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/pidshim.pc
 	install -m 0644 $(INCDIR)/pidshim.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 man/man7/*.7 $(DESTDIR)$(MANDIR)/man7/

@@ -21,6 +21,20 @@
 #ifndef PIDSHIM_H
 #define PIDSHIM_H
 
+/*
+ * siginfo_t and posix_spawn are POSIX, not ISO C: under a strict -std=c99
+ * with no feature macro, ask for POSIX 2008 if we come first, or say what
+ * is missing instead of failing on an unknown type.
+ */
+#if defined(__STRICT_ANSI__) && !defined(__cplusplus) && !defined(_POSIX_C_SOURCE) && \
+	!defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
+#if !defined(_FEATURES_H)
+#define _POSIX_C_SOURCE 200809L
+#else
+#error "pidshim.h needs POSIX 2008: define _POSIX_C_SOURCE 200809L before any #include"
+#endif
+#endif
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
