@@ -413,16 +413,54 @@ static inline char ps_proc_state(pid_t pid)
 	return p && p[1] && p[2] ? p[2] : 0;
 }
 
-/* Closes every fd >= 3 except keep (-1: none): for raw fork() children. */
+/* Closes every fd >= 3 except keep1/keep2 (-1: none): for raw fork()
+ * children, which must not hold the test's pipe ends (a blocker would never
+ * see EOF) and never use the library. */
 static inline void ps_close_fds_except(int keep1, int keep2)
 {
-	int fd, max = (int)sysconf(_SC_OPEN_MAX);
+	int lo = keep1 < keep2 ? keep1 : keep2, hi = keep1 < keep2 ? keep2 : keep1;
+	int cut[3] = { lo, hi, -1 }, from = 3, i, fd;
 
-	if (max < 0 || max > 65536)
-		max = 65536;
-	for (fd = 3; fd < max; fd++)
-		if (fd != keep1 && fd != keep2)
+	for (i = 0; i < 2; i++) {
+		if (cut[i] < from)
+			continue;
+		if (cut[i] > from && syscall(__NR_close_range, from, cut[i] - 1, 0))
+			for (fd = from; fd < cut[i]; fd++)
+				close(fd);
+		from = cut[i] + 1;
+	}
+	if (syscall(__NR_close_range, from, ~0U, 0))
+		for (fd = from; fd < 65536; fd++)
 			close(fd);
+	(void)cut[2];
+}
+
+/*
+ * fork()s a child that waits for EOF on a pipe, then _exit(code): a child
+ * the library did not spawn.  *release is the write end.
+ */
+static inline pid_t ps_fork_blocker(int *release, int code)
+{
+	char c;
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		ps_close_fds_except(p[0], -1);
+		while (read(p[0], &c, 1) != 0 && errno == EINTR)
+			;
+		_exit(code);
+	}
+	close(p[0]);
+	if (pid < 0) {
+		close(p[1]);
+		return -1;
+	}
+	*release = p[1];
+	return pid;
 }
 
 /* ---- fds --------------------------------------------------------------- */
