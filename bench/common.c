@@ -129,6 +129,9 @@ static void print_head(const char *what)
 {
 	const char *d = bench_impl.describe ? bench_impl.describe() : NULL;
 
+	if (d && !*d)
+		d = NULL;
+
 	printf("{\"b\":\"%s\",\"impl\":\"%s\"%s%s", what, bench_impl.name, d ? "," : "", d ? d : "");
 }
 
