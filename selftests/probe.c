@@ -363,10 +363,12 @@ static void filtered_probe(struct __test_metadata *_metadata, unsigned int open_
 	ASSERT_EQ(0, r);
 	after = ps_probe_kernel();
 	/* The filter worked as meant, and can only remove features. */
-	if (open_action)
+	if (open_action) {
 		ASSERT_FALSE(after.pidfd_open);
-	if (waitid_errno)
+	}
+	if (waitid_errno) {
 		ASSERT_FALSE(after.waitid_pidfd);
+	}
 	want = before.pidfd_open ? want_if_open_works : PIDSHIM_BACKEND_SIGNALFD;
 	if (!before.waitid_pidfd && want == PIDSHIM_BACKEND_PIDFD)
 		want = PIDSHIM_BACKEND_PIDFD_POLL;
