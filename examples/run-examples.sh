@@ -76,5 +76,5 @@ done
 	printf '%s' "$lines"
 } > "$tap"
 echo "$pass $fail $skip" > "$res/examples.count"
-echo "examples: $pass passed, $fail failed, $skip skipped (log: $log)"
+echo "examples: pass $pass, fail $fail, skip $skip (log: $log)"
 [ "$fail" -eq 0 ]

@@ -23,6 +23,9 @@ static long spurious;
 static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct watch *w = userdata;
+	/* Before the unref below: a source unref'd in its own callback is
+	 * disconnected from its loop at once. */
+	sd_event *event = sd_event_source_get_event(s);
 	struct pidshim_exit e;
 	int r;
 
@@ -33,7 +36,7 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userd
 	}
 	if (r < 0) {
 		fprintf(stderr, "pidshim_try_wait #%d: %s\n", w->child->index, strerror(-r));
-		return sd_event_exit(sd_event_source_get_event(s), 1);
+		return sd_event_exit(event, 1);
 	}
 	bad += check_exit(w->child, &e);
 	sd_event_source_disable_unref(w->src);
@@ -41,7 +44,7 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userd
 	w->child->h = NULL;
 	free(w);
 	if (--left == 0)
-		return sd_event_exit(sd_event_source_get_event(s), 0);
+		return sd_event_exit(event, 0);
 	return 0;
 }
 

@@ -9,7 +9,7 @@
 # (ci/deps/examples.list), and a plain `make` must not need them.
 
 EX_BUILD := $(BUILD)/examples
-EX_NAMES := epoll poll set-poll libuv glib libevent libev sd-event
+EX_NAMES := api-tour epoll poll set-poll libuv glib libevent libev sd-event
 EX_BINS := $(addprefix $(EX_BUILD)/,$(EX_NAMES))
 
 # Flags per loop library, looked up only when that example is built.
