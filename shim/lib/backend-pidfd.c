@@ -69,22 +69,18 @@ static int pfd_attach(struct pidshim *h)
 	return 0;
 }
 
-/* A non-child ended: its status if the kernel kept it, else -ECHILD. */
-static int nonchild_exit(struct pidshim *h, struct pidshim_exit *e)
-{
-	struct pidshim_pidfd_info info;
-	int st;
+/* The kernel publishes a non-child's exit when its parent reaps it. */
+#define NONCHILD_PATIENCE_MS 100
 
-	memset(&info, 0, sizeof(info));
-	info.mask = PIDSHIM_PIDFD_INFO_EXIT;
-	if (ioctl(h->fd, PIDSHIM_PIDFD_GET_INFO, &info) < 0 ||
-	    !(info.mask & PIDSHIM_PIDFD_INFO_EXIT))
-		return -ECHILD;
-	st = info.exit_code;
+static int fill_from_info(struct pidshim *h, const struct pidshim_pidfd_info *info,
+			  struct pidshim_exit *e)
+{
+	int st = info->exit_code;
+
 	memset(e, 0, sizeof(*e));
 	e->info.si_signo = SIGCHLD;
 	e->info.si_pid = h->pid;
-	e->info.si_uid = info.ruid;
+	e->info.si_uid = info->ruid;
 	if (WIFEXITED(st)) {
 		e->info.si_code = CLD_EXITED;
 		e->info.si_status = WEXITSTATUS(st);
@@ -97,7 +93,31 @@ static int nonchild_exit(struct pidshim *h, struct pidshim_exit *e)
 	return 0;
 }
 
-static int pfd_try_reap(struct pidshim *h, struct pidshim_exit *e)
+/*
+ * A non-child ended: its status where the kernel reports it (Linux >=
+ * 6.15), else -ECHILD.  A blocking wait gives the real parent a moment to
+ * reap (patience_ms); a kernel without PIDFD_GET_INFO answers at once.
+ */
+static int nonchild_exit(struct pidshim *h, struct pidshim_exit *e, int patience_ms)
+{
+	struct pidshim_pidfd_info info;
+	int64_t until = now_ms() + patience_ms;
+
+	for (;;) {
+		memset(&info, 0, sizeof(info));
+		info.mask = PIDSHIM_PIDFD_INFO_EXIT;
+		if (ioctl(h->fd, PIDSHIM_PIDFD_GET_INFO, &info) < 0)
+			return -ECHILD; /* ENOTTY/EINVAL: before 6.13 */
+		if (info.mask & PIDSHIM_PIDFD_INFO_EXIT)
+			return fill_from_info(h, &info, e);
+		if (now_ms() >= until)
+			return -ECHILD;
+		struct timespec ts = { 0, 2 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int reap_or_peek(struct pidshim *h, struct pidshim_exit *e, int patience_ms)
 {
 	int r;
 
@@ -110,7 +130,7 @@ static int pfd_try_reap(struct pidshim *h, struct pidshim_exit *e)
 		if (r == 0)
 			return -EAGAIN;
 		if (!h->child)
-			return nonchild_exit(h, e);
+			return nonchild_exit(h, e, patience_ms);
 	}
 	memset(e, 0, sizeof(*e));
 	r = waitid_of(h, &e->info, WEXITED | WNOHANG, &e->rusage);
@@ -118,6 +138,11 @@ static int pfd_try_reap(struct pidshim *h, struct pidshim_exit *e)
 		return r;
 	/* Readable but nothing to reap: a tracer holds the zombie. */
 	return e->info.si_pid ? 0 : -EAGAIN;
+}
+
+static int pfd_try_reap(struct pidshim *h, struct pidshim_exit *e)
+{
+	return reap_or_peek(h, e, 0);
 }
 
 static int pfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e)
@@ -136,10 +161,13 @@ static int pfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e)
 		return r;
 	}
 	for (;;) {
-		r = pfd_try_reap(h, e);
+		int left = deadline_remaining(deadline, timeout_ms);
+
+		r = reap_or_peek(h, e, left < 0 || left > NONCHILD_PATIENCE_MS ?
+					       NONCHILD_PATIENCE_MS : left);
 		if (r != -EAGAIN)
 			return r;
-		int left = deadline_remaining(deadline, timeout_ms);
+		left = deadline_remaining(deadline, timeout_ms);
 		if (left == 0)
 			return -ETIMEDOUT;
 		if (held) {
