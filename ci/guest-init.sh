@@ -27,7 +27,7 @@ ip link set lo up 2>/dev/null
 hostname kernel-matrix
 
 . /km.conf
-export PIDSHIM_TEST_QUICK KM_TEST_TIMEOUT TMPDIR=/tmp HOME=/tmp
+export PIDSHIM_TEST_QUICK PIDSHIM_TEST_SLOW KM_TEST_TIMEOUT TMPDIR=/tmp HOME=/tmp
 cd /tmp
 # shellcheck disable=SC2086
 /bin/sh /kernel-suite.sh /tests /pidshim $KM_PERSONALITIES &

@@ -25,6 +25,10 @@
 #   KM_ACCEL           auto (default: KVM if a probe boot works), kvm, tcg
 #   KM_MEM             guest memory in MiB (default 512)
 #   PIDSHIM_TEST_QUICK passed to the tests (default 1: TCG is slow)
+#   KM_TEST_SLOW       PIDSHIM_TEST_SLOW (time bounds N times wider) in the
+#                      guests: default 5 under TCG, 1 under KVM
+#   KM_HOST_SLOW       the same for the host column (default 2: guests
+#                      emulated on the other core slow it down)
 # Results: $BUILD/results/kernel-<name>.{count,tap}; exit 1 if any failed.
 set -euo pipefail
 
@@ -89,12 +93,54 @@ for k in $extra; do
 	printf '%s\t%s\n' "$name" "$(cd "$(dirname "$path")" && pwd)/$(basename "$path")" >> "$klist"
 done
 
-# --- the initramfs: the same for every kernel (no modules needed) -----------
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] || die "busybox missing (apt-get install busybox-static)"
 if ldd "$busybox" > /dev/null 2>&1; then
 	die "$busybox is dynamically linked (apt-get install busybox-static)"
 fi
+
+# --- the accelerator --------------------------------------------------------
+accel=${KM_ACCEL:-auto}
+if [ "$accel" = auto ]; then
+	accel=tcg
+	first=$(head -n 1 "$klist" | cut -f2)
+	if [ -n "$first" ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+		# /dev/kvm can exist and still fail (nested virtualisation): a
+		# guest that just powers off tells.
+		probe=$(mktemp -d)
+		mkdir -p "$probe/r/bin"
+		cp "$busybox" "$probe/r/bin/busybox"
+		printf '#!/bin/busybox sh\n/bin/busybox mount -t devtmpfs d /dev\n/bin/busybox echo KM-KVM-OK > /dev/ttyS0\n/bin/busybox poweroff -f\n' > "$probe/r/init"
+		chmod 0755 "$probe/r/init"
+		(cd "$probe/r" && find . | cpio -o -H newc --quiet) > "$probe/i.cpio"
+		timeout -k 2 15 qemu-system-x86_64 -accel kvm -cpu host -m 256 -smp 1 \
+			-nodefaults -no-user-config -display none -no-reboot \
+			-serial "file:$probe/log" -kernel "$first" -initrd "$probe/i.cpio" \
+			-append "console=ttyS0 panic=-1 quiet" > "$probe/err" 2>&1 &
+		qpid=$!
+		# A KVM guest reaches init in 1-2 s.  A broken KVM either stops
+		# the guest with "KVM internal error" and leaves qemu running,
+		# or hangs silently: give up after 8 s.
+		for _ in $(seq 16); do
+			if grep -q KM-KVM-OK "$probe/log" 2> /dev/null; then
+				accel=kvm
+				break
+			fi
+			grep -qi error "$probe/err" 2> /dev/null && break
+			kill -0 "$qpid" 2> /dev/null || break
+			sleep 0.5
+		done
+		kill "$qpid" 2> /dev/null || true
+		wait "$qpid" 2> /dev/null || true
+		rm -rf "$probe"
+	fi
+fi
+case $accel in
+kvm) qaccel="-accel kvm -cpu host" slow=${KM_TEST_SLOW:-1} ;;
+tcg) qaccel="-accel tcg -cpu max" slow=${KM_TEST_SLOW:-5} ;;
+*) die "KM_ACCEL must be auto, kvm or tcg" ;;
+esac
+# --- the initramfs: the same for every kernel (no modules needed) -----------
 for f in "$cli" "$tests"/*; do
 	[ -f "$f" ] && [ -x "$f" ] || continue
 	if ldd "$f" > /dev/null 2>&1; then
@@ -118,6 +164,7 @@ if [ -s "$klist" ]; then
 		PIDSHIM_TEST_QUICK=$PIDSHIM_TEST_QUICK
 		KM_TEST_TIMEOUT=$KM_TEST_TIMEOUT
 		KM_PERSONALITIES="$personalities"
+		PIDSHIM_TEST_SLOW=$slow
 	EOF
 	chmod 0755 "$root/init" "$root/kernel-suite.sh"
 	# Uncompressed: every kernel reads it and TCG makes inflating slow.
@@ -126,37 +173,8 @@ if [ -s "$klist" ]; then
 	trap - EXIT
 fi
 
-# --- the accelerator --------------------------------------------------------
-accel=${KM_ACCEL:-auto}
-if [ "$accel" = auto ]; then
-	accel=tcg
-	first=$(head -n 1 "$klist" | cut -f2)
-	if [ -n "$first" ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-		# /dev/kvm can exist and still fail (nested virtualisation): a
-		# guest that just powers off tells.
-		probe=$(mktemp -d)
-		mkdir -p "$probe/r/bin"
-		cp "$busybox" "$probe/r/bin/busybox"
-		printf '#!/bin/busybox sh\n/bin/busybox mount -t devtmpfs d /dev\n/bin/busybox echo KM-KVM-OK > /dev/ttyS0\n/bin/busybox poweroff -f\n' > "$probe/r/init"
-		chmod 0755 "$probe/r/init"
-		(cd "$probe/r" && find . | cpio -o -H newc --quiet) > "$probe/i.cpio"
-		timeout -k 2 20 qemu-system-x86_64 -accel kvm -cpu host -m 256 -smp 1 \
-			-nodefaults -no-user-config -display none -no-reboot \
-			-serial "file:$probe/log" -kernel "$first" -initrd "$probe/i.cpio" \
-			-append "console=ttyS0 panic=-1 quiet" > /dev/null 2>&1 || true
-		if grep -q KM-KVM-OK "$probe/log" 2> /dev/null; then
-			accel=kvm
-		fi
-		rm -rf "$probe"
-	fi
-fi
-case $accel in
-kvm) qaccel="-accel kvm -cpu host" ;;
-tcg) qaccel="-accel tcg -cpu max" ;;
-*) die "KM_ACCEL must be auto, kvm or tcg" ;;
-esac
 echo "kernel-matrix: personalities: $personalities"
-echo "kernel-matrix: accelerator $accel, $jobs at a time, boot time-out ${boot_tmo}s, quick=$PIDSHIM_TEST_QUICK"
+echo "kernel-matrix: accelerator $accel, $jobs at a time, boot time-out ${boot_tmo}s, quick=$PIDSHIM_TEST_QUICK, slow=$slow (host ${KM_HOST_SLOW:-2})"
 
 # --- one kernel -------------------------------------------------------------
 run_guest() {
@@ -182,7 +200,8 @@ run_host() {
 	t0=$(date +%s)
 	echo "kernel-matrix: host: running natively on $(uname -r)"
 	# shellcheck disable=SC2086
-	timeout -k 5 "$boot_tmo" sh "$here/kernel-suite.sh" "$tests" "$cli" \
+	PIDSHIM_TEST_SLOW=${KM_HOST_SLOW:-2} \
+		timeout -k 5 "$boot_tmo" sh "$here/kernel-suite.sh" "$tests" "$cli" \
 		$personalities > "$out/host.log" 2>&1 || true
 	echo "$(( $(date +%s) - t0 ))" > "$out/host.time"
 	"$here/kernel-report.sh" host "$out/host.log" "$out" "$res" "$personalities" > "$out/host.row"

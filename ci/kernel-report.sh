@@ -29,20 +29,25 @@ function emit(ok, desc, sub_) {
 		body = body "# Subtest: " desc "\n" sub_
 	body = body (ok ? "ok " : "not ok ") n " " desc "\n"
 }
-function end_test(rc, secs,    note) {
+function end_test(rc, secs,    note, miss) {
+	# Results the plan promised but never came: a crash, a kill, a hang.
+	miss = (planned > 0 && nres < planned) ? planned - nres : 0
+	tf += miss
 	note = ""
-	if (planned >= 0 && nres < planned) {
-		tf += planned - nres
-		note = (planned - nres) " results missing"
-	}
-	if (planned == 0 && nres == 0)
+	if (rc == 137)
+		note = "killed after time-out"
+	else if (rc == -1)
+		note = "cut off: the guest hung or crashed"
+	if (miss)
+		note = note (note != "" ? ", " : "") miss " results missing"
+	if (planned == 0 && nres == 0 && (rc == 0 || rc == 4))
 		ts++        # "1..0 # SKIP why": the whole binary skipped
-	else if (rc == 137) {
-		tf++; note = "killed after time-out"
-	} else if (rc == 4 && nres == 0)
+	else if (rc == 4 && planned < 0 && nres == 0)
 		ts++        # KSFT_SKIP without a plan
 	else if (rc != 0 && tf == 0) {
-		tf++; note = "exit status " rc " without a failed test"
+		tf++
+		if (note == "")
+			note = "exit status " rc " without a failed test"
 	} else if (planned < 0 && nres == 0) {
 		tf++; note = "no TAP output"
 	}
@@ -100,11 +105,10 @@ intest {
 	next
 }
 END {
+	# A section that never ended: the guest hung or died in this binary.
 	if (intest) {
-		# The section never ended: the guest hung or died in this binary.
-		tf++; N[pers] = N[pers] cur ": section cut off (hang or crash); "
+		cutp[pers] = 1
 		end_test(-1, "cut")
-		tf = 0
 	}
 	emit(done, name " ran to the end" (done ? "" : " # guest hung or crashed, see its log"), "")
 	tot_p = done; tot_f = !done; tot_s = 0
@@ -115,8 +119,8 @@ END {
 			order[++np] = p; B[p] = "-"; F[p] = 1; P[p] = S[p] = 0
 			N[p] = "not run"
 			emit(0, p " not run # the guest stopped before it", "")
-		} else if (!(p in ended)) {
-			F[p]++; N[p] = N[p] "section cut off; "
+		} else if (!(p in ended) && !(p in cutp)) {
+			F[p]++; N[p] = N[p] "cut off between two binaries; "
 		}
 	}
 	for (i = 1; i <= np; i++) {
