@@ -41,6 +41,7 @@ static struct {
 	struct pidshim **buckets;
 	size_t nbuckets; /* power of two, or 0 */
 	size_t count;
+	size_t live; /* entries in the table still H_RUNNING */
 } svc = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.started = PTHREAD_COND_INITIALIZER,
@@ -95,6 +96,7 @@ static int table_insert(struct pidshim *h)
 	h->hnext = svc.buckets[b];
 	svc.buckets[b] = h;
 	svc.count++;
+	svc.live++; /* entries go in running */
 	svc.track_gen++;
 	pthread_cond_signal(&svc.changed);
 	return 0;
@@ -109,6 +111,8 @@ static void table_remove(struct pidshim *h)
 			*p = h->hnext;
 			h->hnext = NULL;
 			svc.count--;
+			if (atomic_load(&h->state) == H_RUNNING)
+				svc.live--;
 			return;
 		}
 	}
@@ -133,8 +137,10 @@ static void notify(struct pidshim *h)
 }
 
 /* The process of h ended: with its status (e), or gone (NULL). */
-static void settle(struct pidshim *h, const struct pidshim_exit *e)
+static void settle(struct pidshim *h, const struct pidshim_exit *e, bool in_table)
 {
+	if (in_table)
+		svc.live--;
 	if (e)
 		h->exit = *e;
 	atomic_store(&h->state, e ? H_EXITED : H_GONE);
@@ -179,13 +185,13 @@ HIDDEN int svc_reap_locked(struct pidshim *h)
 			drop_orphan_locked(x);
 			continue;
 		}
-		settle(x, r == 0 && !given ? &e : NULL);
+		settle(x, r == 0 && !given ? &e : NULL, true);
 		given |= r == 0;
 	}
 	/* Still running after the loop: h is not in the table (a handle
 	 * copied by fork(), whose table the child does not have). */
 	if (!h_orphan && atomic_load(&h->state) == H_RUNNING)
-		settle(h, r == 0 && !given ? &e : NULL);
+		settle(h, r == 0 && !given ? &e : NULL, false);
 	return r == 0 ? 1 : -ECHILD;
 }
 
@@ -246,9 +252,9 @@ static void *svc_main(void *arg)
 		siginfo_t si;
 		int r;
 
-		/* Nothing tracked, or no child at all since we last looked:
-		 * sleep until a handle is tracked. */
-		while (svc.count == 0 || (idle && svc.track_gen == seen))
+		/* Nothing running is tracked, or no child at all since we
+		 * last looked: sleep until a handle is tracked. */
+		while (svc.live == 0 || (idle && svc.track_gen == seen))
 			pthread_cond_wait(&svc.changed, &svc.lock);
 		idle = false;
 		seen = svc.track_gen;
@@ -391,6 +397,7 @@ static void atfork_child(void)
 		svc.buckets[i] = NULL;
 	}
 	svc.count = 0;
+	svc.live = 0;
 	svc.running = false;
 	atomic_store(&svc_tid, 0);
 	pthread_mutex_unlock(&svc.lock);
