@@ -89,8 +89,11 @@ $(LIB_PC): shim/pidshim.pc.in Makefile | $(BUILD)/obj/lib
 check-symbols: $(LIB_SO_REAL)
 	ci/check-symbols.sh $(LIB_SO_REAL) $(LIB_MAP) $(BUILD)/results
 
+# Prints the diff clang-format (.clang-format, kernel style) would apply.
 check-style:
-	@clang-format --dry-run $(LIB_SRCS) shim/lib/*.h $(INCDIR)/pidshim.h 2>&1 | head -50
+	@for f in $(LIB_SRCS) shim/lib/*.h $(INCDIR)/pidshim.h; do \
+		clang-format "$$f" | diff -u "$$f" - || true; \
+	done
 
 # A consumer built against an installed copy, through pkg-config, as C and C++.
 check-consumer: lib

@@ -28,7 +28,7 @@ struct pidshim_pidfd_info {
 	uint32_t coredump_mask;
 	uint32_t spare1;
 };
-#define PIDSHIM_PIDFD_GET_INFO _IOWR(0xFF, 11, struct pidshim_pidfd_info)
+#define PIDSHIM_PIDFD_GET_INFO	_IOWR(0xFF, 11, struct pidshim_pidfd_info)
 #define PIDSHIM_PIDFD_INFO_EXIT (1ULL << 3)
 
 static bool uses_p_pidfd(const struct pidshim *h)
@@ -163,8 +163,10 @@ static int pfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e)
 	for (;;) {
 		int left = deadline_remaining(deadline, timeout_ms);
 
-		r = reap_or_peek(h, e, left < 0 || left > NONCHILD_PATIENCE_MS ?
-					       NONCHILD_PATIENCE_MS : left);
+		r = reap_or_peek(h, e,
+				 left < 0 || left > NONCHILD_PATIENCE_MS
+					 ? NONCHILD_PATIENCE_MS
+					 : left);
 		if (r != -EAGAIN)
 			return r;
 		left = deadline_remaining(deadline, timeout_ms);

@@ -62,15 +62,15 @@ static inline int sys_waitid(int idtype, long id, siginfo_t *si, int options,
 enum h_state {
 	H_RUNNING = 0, /* not known to have exited */
 	H_EXITED,      /* signalfd backend: reaped by the service, status kept */
-	H_GONE,        /* reaped by somebody else or auto-reaped: -ECHILD */
-	H_DONE,        /* wait/try_wait returned its final result */
+	H_GONE,	       /* reaped by somebody else or auto-reaped: -ECHILD */
+	H_DONE,	       /* wait/try_wait returned its final result */
 };
 
 struct backend_ops;
 
 struct pidshim {
 	pid_t pid;
-	int fd;      /* pidfd, or eventfd on the signalfd backend */
+	int fd;	     /* pidfd, or eventfd on the signalfd backend */
 	bool owned;  /* spawned (or PIDSHIM_OPEN_OWN): reap it if closed early */
 	bool child;  /* a child of this process (only children can be reaped) */
 	bool orphan; /* closed by the user while running; the service reaps it */

@@ -67,9 +67,9 @@ static bool transient(long err)
 }
 
 struct features {
-	bool pidfd_open;        /* Linux 5.3 */
+	bool pidfd_open;	/* Linux 5.3 */
 	bool pidfd_send_signal; /* Linux 5.1 */
-	bool waitid_pidfd;      /* Linux 5.4 */
+	bool waitid_pidfd;	/* Linux 5.4 */
 };
 
 static int probe_features(struct features *f)

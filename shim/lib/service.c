@@ -78,7 +78,8 @@ static int table_insert(struct pidshim *h)
 				struct pidshim *x = svc.buckets[i], *next;
 
 				for (; x; x = next) {
-					size_t j = ((uint32_t)x->pid * 2654435761u) & (n - 1);
+					size_t j = ((uint32_t)x->pid * 2654435761u) &
+						   (n - 1);
 
 					next = x->hnext;
 					x->hnext = nb[j];

@@ -141,7 +141,8 @@ PIDSHIM_API int pidshim_set_remove(struct pidshim_set *s, struct pidshim *h)
 		last->set_idx = h->set_idx;
 		s->members[last->set_idx] = last;
 		if (last->set_armed) {
-			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ev_data(last) };
+			struct epoll_event ev = { .events = EPOLLIN,
+						  .data.u64 = ev_data(last) };
 
 			epoll_ctl(s->epfd, EPOLL_CTL_MOD, last->fd, &ev);
 		}
@@ -164,7 +165,8 @@ HIDDEN void set_disarm(struct pidshim *h)
 }
 
 /* Pick the ready member reported least recently; drop stale events. */
-static struct pidshim *pick_locked(struct pidshim_set *s, const struct epoll_event *ev, int n)
+static struct pidshim *pick_locked(struct pidshim_set *s, const struct epoll_event *ev,
+				   int n)
 {
 	struct pidshim *best = NULL;
 
@@ -189,7 +191,8 @@ static struct pidshim *pick_locked(struct pidshim_set *s, const struct epoll_eve
 	return best;
 }
 
-PIDSHIM_API int pidshim_set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **ready)
+PIDSHIM_API int pidshim_set_wait(struct pidshim_set *s, int timeout_ms,
+				 struct pidshim **ready)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
@@ -205,7 +208,8 @@ PIDSHIM_API int pidshim_set_wait(struct pidshim_set *s, int timeout_ms, struct p
 		pthread_mutex_unlock(&s->lock);
 		if (n == 0)
 			return -ECHILD;
-		n = epoll_wait(s->epfd, ev, MAX_EVENTS, deadline_remaining(deadline, timeout_ms));
+		n = epoll_wait(s->epfd, ev, MAX_EVENTS,
+			       deadline_remaining(deadline, timeout_ms));
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		if (n > 0) {

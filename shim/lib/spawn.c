@@ -21,7 +21,8 @@ extern char **environ;
 
 static int spawn_common(bool search, struct pidshim **ret, const char *path,
 			const posix_spawn_file_actions_t *actions,
-			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+			const posix_spawnattr_t *attr, char *const argv[],
+			char *const envp[])
 {
 	const struct backend_ops *ops;
 	struct pidshim *h;
