@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * set.c - selftests of CONTRACT section 3 "Sets" (and its "Precisions"):
+ * set_wait returns an exited, unreaped member or -ETIMEDOUT, never a
+ * running one; members exiting together are reported in turn; a member is
+ * reported until reaped or removed and never after its reap; -ECHILD for
+ * a set with nothing left to report; -EEXIST, -ENOENT, -EBUSY; closing a
+ * handle removes it; set_fd works in epoll and poll loops and is
+ * O_CLOEXEC; freeing the set leaves the handles usable.
+ */
+#include <sys/epoll.h>
+
+#include "pstest.h"
+
+#define NMEM 3
+
+FIXTURE(set)
+{
+	struct pidshim_set *s;
+	struct pidshim *h[NMEM];
+	int release[NMEM];
+};
+PS_BACKEND_VARIANTS(set);
+
+FIXTURE_SETUP(set)
+{
+	self->s = NULL;
+	for (int i = 0; i < NMEM; i++) {
+		self->h[i] = NULL;
+		self->release[i] = -1;
+	}
+	if (ps_setup_backend(_metadata, variant->backend, variant->expect))
+		return;
+	ASSERT_EQ(0, pidshim_set_new(&self->s));
+}
+
+FIXTURE_TEARDOWN(set)
+{
+	for (int i = 0; i < NMEM; i++) {
+		ps_close(&self->release[i]);
+		pidshim_close(self->h[i]);
+	}
+	pidshim_set_free(self->s);
+}
+
+/* NMEM blockers (exit codes 10, 11, 12), all in the set. */
+static void add_blockers(struct __test_metadata *_metadata, FIXTURE_DATA(set) *self)
+{
+	for (int i = 0; i < NMEM; i++) {
+		ASSERT_EQ(0, ps_spawn_blocker(&self->h[i], &self->release[i], 10 + i));
+		ASSERT_EQ(0, pidshim_set_add(self->s, self->h[i]));
+	}
+}
+
+static int index_of(FIXTURE_DATA(set) *self, struct pidshim *h)
+{
+	for (int i = 0; i < NMEM; i++)
+		if (self->h[i] == h)
+			return i;
+	return -1;
+}
+
+static void reap(struct __test_metadata *_metadata, FIXTURE_DATA(set) *self, int i)
+{
+	struct pidshim_exit ex;
+
+	ASSERT_EQ(0, pidshim_try_wait(self->h[i], &ex));
+	EXPECT_EQ(CLD_EXITED, ex.info.si_code);
+	EXPECT_EQ(10 + i, ex.info.si_status);
+}
+
+PS_TEST(set, wait_returns_the_exited_member_unreaped)
+{
+	struct pidshim *ready = NULL;
+
+	add_blockers(_metadata, self);
+	ps_close(&self->release[1]);
+	ASSERT_EQ(0, pidshim_set_wait(self->s, 10000 * ps_slow(), &ready));
+	EXPECT_EQ(self->h[1], ready);
+	/* Not reaped by the set: the handle's own wait has the status. */
+	reap(_metadata, self, 1);
+}
+
+PS_TEST(set, wait_times_out_and_never_returns_running_member)
+{
+	static char mark;
+	struct pidshim *const sentinel = (struct pidshim *)&mark;
+	struct pidshim *ready = sentinel;
+	int64_t t0;
+	int st;
+
+	add_blockers(_metadata, self);
+	EXPECT_EQ(-ETIMEDOUT, pidshim_set_wait(self->s, 0, &ready));
+	for (int i = 0; i < 3; i++) {
+		/* A foreign SIGCHLD must not make a running member "ready". */
+		pid_t pid = fork();
+
+		ASSERT_LE(0, pid);
+		if (pid == 0)
+			_exit(0);
+		t0 = ps_now_ms();
+		EXPECT_EQ(-ETIMEDOUT, pidshim_set_wait(self->s, 100, &ready));
+		EXPECT_LE(90, ps_now_ms() - t0);
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	}
+	EXPECT_EQ(sentinel, ready);
+}
+
+/* Two members exit at once: successive calls report both, unreaped. */
+PS_TEST(set, two_simultaneous_exits_reported_by_successive_calls)
+{
+	struct pidshim *a = NULL, *b = NULL;
+	int in[2], i;
+
+	PS_PIPE(in);
+	for (i = 0; i < 2; i++) {
+		char code[4];
+
+		snprintf(code, sizeof(code), "%d", 10 + i);
+		ASSERT_EQ(0, ps_spawn_helper(&self->h[i], in[0], -1, "wait", code, NULL));
+		ASSERT_EQ(0, pidshim_set_add(self->s, self->h[i]));
+	}
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h[2], &self->release[2], 12));
+	ASSERT_EQ(0, pidshim_set_add(self->s, self->h[2]));
+	close(in[0]);
+	close(in[1]); /* both exit now */
+	/* Both have exited (the handle fds say so) before set_wait looks. */
+	ASSERT_TRUE(ps_readable(pidshim_fd(self->h[0]), 5000 * ps_slow()));
+	ASSERT_TRUE(ps_readable(pidshim_fd(self->h[1]), 5000 * ps_slow()));
+	ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &a));
+	ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &b));
+	EXPECT_NE(a, b)
+	{
+		TH_LOG("member %d reported twice while member %d also exited",
+		       index_of(self, a), 1 - index_of(self, a));
+	}
+	EXPECT_GT(2, index_of(self, a));
+	EXPECT_GT(2, index_of(self, b));
+	EXPECT_LE(0, index_of(self, a));
+	EXPECT_LE(0, index_of(self, b));
+	/* Reaping one at a time still reports the other. */
+	reap(_metadata, self, index_of(self, a));
+	ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &b));
+	EXPECT_NE(a, b);
+	reap(_metadata, self, index_of(self, b));
+	EXPECT_EQ(-ETIMEDOUT, pidshim_set_wait(self->s, 50, &b));
+}
+
+PS_TEST(set, member_reported_until_reaped_and_never_after)
+{
+	struct pidshim *ready = NULL;
+
+	add_blockers(_metadata, self);
+	ps_close(&self->release[0]);
+	for (int i = 0; i < 3; i++) {
+		ready = NULL;
+		ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &ready));
+		EXPECT_EQ(self->h[0], ready);
+	}
+	reap(_metadata, self, 0);
+	EXPECT_EQ(-ETIMEDOUT, pidshim_set_wait(self->s, 100, &ready));
+	/* Reaped before set_wait ever looked: never reported either. */
+	ps_close(&self->release[2]);
+	{
+		struct pidshim_exit ex;
+
+		ASSERT_EQ(0, pidshim_wait(self->h[2], &ex));
+	}
+	EXPECT_EQ(-ETIMEDOUT, pidshim_set_wait(self->s, 100, &ready));
+	/* Only reaped members left besides one that exits now. */
+	ps_close(&self->release[1]);
+	ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &ready));
+	EXPECT_EQ(self->h[1], ready);
+	reap(_metadata, self, 1);
+	/* Nothing left that could ever be reported. */
+	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, 100, &ready));
+	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, -1, &ready));
+}
+
+PS_TEST(set, empty_set_gives_echild)
+{
+	struct pidshim *ready = NULL;
+
+	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, 0, &ready));
+	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, 100, &ready));
+	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, -1, &ready));
+	EXPECT_NULL(ready);
+}
+
+PS_TEST(set, add_twice_eexist_other_set_ebusy_remove_nonmember_enoent)
+{
+	struct pidshim_set *other = NULL;
+	struct pidshim *ready = NULL;
+
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h[0], &self->release[0], 10));
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h[1], &self->release[1], 11));
+	ASSERT_EQ(0, pidshim_set_add(self->s, self->h[0]));
+	EXPECT_EQ(-EEXIST, pidshim_set_add(self->s, self->h[0]));
+	ASSERT_EQ(0, pidshim_set_new(&other));
+	EXPECT_EQ(-EBUSY, pidshim_set_add(other, self->h[0]));
+	EXPECT_EQ(-ENOENT, pidshim_set_remove(self->s, self->h[1]));
+	EXPECT_EQ(-ENOENT, pidshim_set_remove(other, self->h[0]));
+	EXPECT_EQ(-EINVAL, pidshim_set_add(NULL, self->h[0]));
+	EXPECT_EQ(-EINVAL, pidshim_set_add(self->s, NULL));
+	EXPECT_EQ(-EINVAL, pidshim_set_remove(self->s, NULL));
+	EXPECT_EQ(-EINVAL, pidshim_set_wait(NULL, 0, &ready));
+	EXPECT_EQ(-EINVAL, pidshim_set_wait(self->s, 0, NULL));
+	EXPECT_EQ(-EINVAL, pidshim_set_fd(NULL));
+	/* Remove, then it may join the other set. */
+	EXPECT_EQ(0, pidshim_set_remove(self->s, self->h[0]));
+	EXPECT_EQ(-ENOENT, pidshim_set_remove(self->s, self->h[0]));
+	EXPECT_EQ(0, pidshim_set_add(other, self->h[0]));
+	ps_close(&self->release[0]);
+	ASSERT_EQ(0, pidshim_set_wait(other, 5000 * ps_slow(), &ready));
+	EXPECT_EQ(self->h[0], ready);
+	/* The removed member is not reported by its former set. */
+	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, 100, &ready));
+	pidshim_set_free(other);
+}
+
+PS_TEST(set, removed_member_is_not_reported)
+{
+	struct pidshim *ready = NULL;
+
+	add_blockers(_metadata, self);
+	ASSERT_EQ(0, pidshim_set_remove(self->s, self->h[0]));
+	ps_close(&self->release[0]);
+	EXPECT_EQ(-ETIMEDOUT, pidshim_set_wait(self->s, 200, &ready));
+	reap(_metadata, self, 0);
+}
+
+PS_TEST(set, close_removes_handle_from_its_set)
+{
+	struct pidshim *ready = NULL;
+
+	add_blockers(_metadata, self);
+	ps_close(&self->release[0]);
+	ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &ready));
+	EXPECT_EQ(self->h[0], ready);
+	pidshim_close(self->h[0]); /* exited, unreaped, still a member */
+	self->h[0] = NULL;
+	EXPECT_EQ(-ETIMEDOUT, pidshim_set_wait(self->s, 100, &ready));
+	pidshim_close(self->h[1]); /* running */
+	self->h[1] = NULL;
+	ps_close(&self->release[1]);
+	EXPECT_EQ(-ETIMEDOUT, pidshim_set_wait(self->s, 200, &ready));
+	pidshim_close(self->h[2]);
+	self->h[2] = NULL;
+	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, 0, &ready));
+}
+
+/* set_fd drives an epoll loop (and a poll) to all exits, with no spin. */
+PS_TEST(set, set_fd_in_epoll_loop_reports_every_exit)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	struct pidshim *ready;
+	int ep, fd, seen = 0, wakeups = 0;
+	int64_t end;
+
+	add_blockers(_metadata, self);
+	fd = pidshim_set_fd(self->s);
+	ASSERT_LE(0, fd);
+	EXPECT_TRUE(ps_cloexec(fd));
+	if (variant->expect != PIDSHIM_BACKEND_SIGNALFD) {
+		EXPECT_FALSE(ps_readable(fd, 50));
+	}
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+	for (int i = 0; i < NMEM; i++)
+		ps_close(&self->release[i]);
+	end = ps_now_ms() + 10000 * ps_slow();
+	while (seen < NMEM && ps_now_ms() < end) {
+		if (epoll_wait(ep, &out, 1, 1000) <= 0)
+			continue;
+		wakeups++;
+		ready = NULL;
+		if (pidshim_set_wait(self->s, 0, &ready) == 0) {
+			int i = index_of(self, ready);
+
+			ASSERT_LE(0, i);
+			reap(_metadata, self, i);
+			seen++;
+		}
+	}
+	EXPECT_EQ(NMEM, seen);
+	EXPECT_GE(4 * NMEM, wakeups);
+	/* Everything reaped: the fd is quiet (a spin would show here). */
+	EXPECT_EQ(0, epoll_wait(ep, &out, 1, 100));
+	epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+	close(ep);
+}
+
+PS_TEST(set, free_leaves_member_handles_usable)
+{
+	struct pidshim_exit ex;
+
+	add_blockers(_metadata, self);
+	pidshim_set_free(self->s);
+	self->s = NULL;
+	pidshim_set_free(NULL);
+	for (int i = 0; i < NMEM; i++) {
+		ps_close(&self->release[i]);
+		ASSERT_EQ(0, pidshim_wait(self->h[i], &ex));
+		EXPECT_EQ(10 + i, ex.info.si_status);
+	}
+}
+
+PS_MAIN
