@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Distro QA on the running kernel: the default command of the Docker image.
-# Runs `pidshim probe --tap` (does the kernel have the pidfd features its
-# version claims?) and then the static selftests under every personality,
-# exactly as one column of the kernel matrix (ci/kernel-suite.sh, judged by
-# ci/kernel-report.sh), and ends with "N passed, N failed, N skipped".
+# Runs exactly one column of the kernel matrix (ci/kernel-suite.sh, judged
+# by ci/kernel-report.sh): `pidshim probe --tap` (does the kernel have the
+# pidfd features its version claims?), then the static selftests under
+# every personality; ends with "N passed, N failed, N skipped".
 # Run the image on the kernel under test; add `--security-opt
 # seccomp=unconfined` to test the kernel rather than the container
 # runtime's seccomp profile (an old Docker profile answers EPERM to
@@ -15,7 +15,7 @@
 #   ci/kernel-qa.sh [PERSONALITY...]     (from the top of a built tree)
 #
 # Environment: BUILD (default build), PIDSHIM_TEST_QUICK (default 0).
-# Results: $BUILD/qa/results/{probe,kernel-container}.{count,tap}.
+# Results: $BUILD/qa/results/kernel-container.{count,tap}.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,20 +38,6 @@ cli=$(cd "$(dirname "$cli")" && pwd)/pidshim
 pers=${*:-$("$cli" emulate --names | tr '\n' ' ')}
 
 echo "kernel-qa: kernel $(uname -r), $(grep -m1 '^Seccomp:' /proc/self/status 2>/dev/null | tr -s '\t' ' ')"
-echo "kernel-qa: pidshim probe --tap"
-"$cli" probe --tap > "$res/probe.tap" 2>&1
-prc=$?
-cat "$res/probe.tap"
-# Same counting as for the selftests: top-level results only.
-awk -v rc="$prc" '
-/^ok / { if (toupper($0) ~ /# *SKIP/) s++; else p++ }
-/^not ok / { if (toupper($0) ~ /# *(SKIP|TODO)/) s++; else f++ }
-END {
-	if (rc != 0 && f == 0) f = 1
-	if (p + f + s == 0) f = 1
-	printf "%d %d %d\n", p, f, s
-}' "$res/probe.tap" > "$res/probe.count"
-
 echo "kernel-qa: selftests under: $pers"
 # shellcheck disable=SC2086
 sh "$here/kernel-suite.sh" "$tests" "$cli" $pers > "$out/container.log" 2>&1

@@ -39,6 +39,25 @@ expected_backend() {
 	esac
 }
 
+# The backend name in `pidshim probe --json`: "backend": {"name": "pidfd", ...}.
+backend_of() {
+	tr -d '\n' | sed -n 's/.*"backend"[[:space:]]*:[[:space:]]*{[^}]*"name"[[:space:]]*:[[:space:]]*"\([a-z-]*\)".*/\1/p'
+}
+
+# Runs one test binary (or command) as a section: "$1" section, "$2" name.
+run_section() {
+	sec=$1 name=$2
+	shift 2
+	echo "@@KM test-begin $sec $name"
+	start=$(date +%s)
+	timeout -s KILL "$tmo" "$@" 2>"$err" </dev/null
+	rc=$?
+	# A last line without newline must not swallow the marker.
+	echo ""
+	sed -e 's/^/# stderr: /' "$err"
+	echo "@@KM test-end $sec $name rc=$rc secs=$(($(date +%s) - start))"
+}
+
 if [ $# -eq 0 ]; then
 	set -- $("$cli" emulate --names)
 fi
@@ -50,6 +69,10 @@ echo "@@KM nproc $(grep -c '^processor' /proc/cpuinfo 2>/dev/null || echo 1)"
 echo "@@KM probe-begin"
 "$cli" probe --json 2>&1
 echo "@@KM probe-end rc=$?"
+# Does the kernel have every pidfd feature of the version it claims?
+echo "@@KM pers-begin probe expect=-"
+run_section probe probe--tap "$cli" probe --tap
+echo "@@KM pers-end probe"
 
 cd "$tdir" || exit 1
 PATH=$tdir:$PATH
@@ -59,22 +82,16 @@ PIDSHIM_TEST_HELPER=$tdir/helper
 export PATH PIDSHIM_SELFTEST_DIR PIDSHIM_TEST_HELPER
 for p in "$@"; do
 	exp=$(expected_backend "$p")
+	# The selftests check the library's choice against it too.
+	PIDSHIM_EXPECT_BACKEND=$exp
+	export PIDSHIM_EXPECT_BACKEND
 	echo "@@KM pers-begin $p expect=$exp"
 	# What the library selects under this personality, seen through the
 	# CLI's own probe inside the same filter.
-	got=$("$cli" emulate "$p" -- "$cli" probe --json 2>/dev/null |
-		tr -d '\n' | sed -n 's/.*"backend"[[:space:]]*:[[:space:]]*"\([a-z-]*\)".*/\1/p')
+	got=$("$cli" emulate "$p" -- "$cli" probe --json 2>/dev/null | backend_of)
 	echo "@@KM backend $p ${got:-none}"
 	for t in $tests; do
-		echo "@@KM test-begin $p $t"
-		start=$(date +%s)
-		PIDSHIM_EXPECT_BACKEND=$exp timeout -s KILL "$tmo" \
-			"$cli" emulate "$p" -- "$tdir/$t" 2>"$err" </dev/null
-		rc=$?
-		# A last line without newline must not swallow the marker.
-		echo ""
-		sed -e 's/^/# stderr: /' "$err"
-		echo "@@KM test-end $p $t rc=$rc secs=$(($(date +%s) - start))"
+		run_section "$p" "$t" "$cli" emulate "$p" -- "$tdir/$t"
 	done
 	echo "@@KM pers-end $p"
 done
