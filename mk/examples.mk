@@ -37,7 +37,63 @@ $(EX_BUILD)/%: examples/%.c examples/children.h $(INCDIR)/pidshim.h $(LIB_A) | $
 	$(CC) $(CFLAGS_COMMON) -I$(INCDIR) $(EX_CFLAGS_$*) -o $@ $< $(LIB_A) \
 		$(EX_LIBS_$*) $(LDFLAGS_COMMON)
 
-check-examples: $(EX_BINS)
+check-examples: $(EX_BINS) $(CLI_BIN)
 	examples/run-examples.sh $(BUILD) $(EX_BINS)
 
 CHECK_TARGETS += check-examples
+
+# ---- drop-in amalgamation -------------------------------------------------
+# $(BUILD)/amalgamation/pidshim.c + pidshim.h, generated, never committed.
+AMALG_DIR := $(BUILD)/amalgamation
+
+.PHONY: amalgamation check-amalgamation
+
+amalgamation: $(AMALG_DIR)/pidshim.c
+
+$(AMALG_DIR)/pidshim.c: ci/amalgamate.sh $(LIB_SRCS) $(wildcard shim/lib/*.h) $(INCDIR)/pidshim.h
+	CC="$(CC)" ci/amalgamate.sh $(AMALG_DIR)
+
+# The CLI (for `pidshim emulate`) when its fragment defines it.
+check-amalgamation: amalgamation $(CLI_BIN)
+	ci/check-amalgamation.sh $(BUILD)
+
+# ---- CMake package ----------------------------------------------------------
+# Installed as $(LIBDIR)/cmake/pidshim/pidshimConfig{,Version}.cmake, with
+# paths relative to that directory so a DESTDIR tree works as it is.
+CMAKE_PKGDIR = $(LIBDIR)/cmake/pidshim
+CMAKE_SED = sed -e "s|@REL_LIBDIR@|$$(realpath -m --relative-to=$(CMAKE_PKGDIR) $(LIBDIR))|g" \
+	-e "s|@REL_INCLUDEDIR@|$$(realpath -m --relative-to=$(CMAKE_PKGDIR) $(INCLUDEDIR))|g" \
+	-e 's|@VERSION@|$(VERSION)|g' -e 's|@SOVERSION@|$(SOVERSION)|g' \
+	-e 's|@VERSION_MAJOR@|$(word 1,$(subst ., ,$(VERSION)))|g' \
+	-e 's|@VERSION_MINOR@|$(word 2,$(subst ., ,$(VERSION)))|g' \
+	-e "s|@SIZEOF_VOID_P@|$$($(CC) -dM -E - </dev/null | sed -n 's/^\#define __SIZEOF_POINTER__ //p')|g"
+
+.PHONY: install-cmake uninstall-cmake check-cmake check-meson
+
+install-cmake: lib
+	install -d $(DESTDIR)$(CMAKE_PKGDIR)
+	$(CMAKE_SED) cmake/pidshimConfig.cmake.in > $(DESTDIR)$(CMAKE_PKGDIR)/pidshimConfig.cmake
+	$(CMAKE_SED) cmake/pidshimConfigVersion.cmake.in > $(DESTDIR)$(CMAKE_PKGDIR)/pidshimConfigVersion.cmake
+	chmod 0644 $(DESTDIR)$(CMAKE_PKGDIR)/pidshimConfig.cmake $(DESTDIR)$(CMAKE_PKGDIR)/pidshimConfigVersion.cmake
+
+uninstall-cmake:
+	rm -f $(DESTDIR)$(CMAKE_PKGDIR)/pidshimConfig.cmake $(DESTDIR)$(CMAKE_PKGDIR)/pidshimConfigVersion.cmake
+	-rmdir $(DESTDIR)$(CMAKE_PKGDIR) $(DESTDIR)$(LIBDIR)/cmake 2>/dev/null
+
+INSTALL_TARGETS += install-cmake
+UNINSTALL_TARGETS += uninstall-cmake
+
+# A CMake and a meson project built against `make install DESTDIR=...`.
+check-cmake: lib
+	ci/check-cmake.sh $(BUILD)
+
+check-meson: lib
+	ci/check-meson.sh $(BUILD)
+
+# ---- man pages --------------------------------------------------------------
+.PHONY: check-man
+
+check-man:
+	ci/check-man.sh $(BUILD)
+
+CHECK_TARGETS += check-amalgamation check-cmake check-meson check-man
