@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * coexist.c - selftests of CONTRACT section 3 "Coexistence": the library
+ * reaps only what it holds handles for, so system() and waitpid(own_pid)
+ * keep seeing their own statuses and foreign zombies stay for their owner;
+ * no exit is missed while another thread keeps SIGCHLD unblocked (with a
+ * handler or with the default disposition); and after fork() the child can
+ * use the library for its own children, even when a parent thread was
+ * blocked in the library at the time of the fork.
+ */
+#include "pstest.h"
+
+FIXTURE(coexist)
+{
+	int release;
+	struct pidshim *h;
+};
+PS_BACKEND_VARIANTS(coexist);
+
+FIXTURE_SETUP(coexist)
+{
+	self->release = -1;
+	self->h = NULL;
+	if (ps_setup_backend(_metadata, variant->backend, variant->expect))
+		return;
+}
+
+FIXTURE_TEARDOWN(coexist)
+{
+	ps_close(&self->release);
+	pidshim_close(self->h);
+}
+
+static int run_to_exit(struct pidshim *h)
+{
+	struct pidshim_exit ex;
+	int r = pidshim_wait(h, &ex);
+
+	if (r < 0)
+		return r;
+	return ex.info.si_code == CLD_EXITED ? ex.info.si_status : 1000 + ex.info.si_status;
+}
+
+PS_TEST(coexist, system_exit_3_sees_its_own_status)
+{
+	struct pidshim *other = NULL;
+	int i, st;
+
+	/* A handle that stays open, and library children exiting meanwhile. */
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 5));
+	for (i = 0; i < ps_scaled(20); i++) {
+		ASSERT_EQ(0, ps_spawn_helper(&other, -1, -1, "exit", "1", NULL));
+		st = system("exit 3");
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 3)
+		{
+			TH_LOG("system() returned 0x%x in round %d", st, i);
+		}
+		EXPECT_EQ(1, run_to_exit(other));
+		pidshim_close(other);
+	}
+	ps_close(&self->release);
+	EXPECT_EQ(5, run_to_exit(self->h));
+}
+
+PS_TEST(coexist, waitpid_own_pid_sees_its_own_status)
+{
+	struct pidshim *other = NULL;
+	int i, st;
+
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 5));
+	for (i = 0; i < ps_scaled(40); i++) {
+		pid_t pid;
+
+		ASSERT_EQ(0, ps_spawn_helper(&other, -1, -1, "exit", "2", NULL));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0)
+			_exit(11 + i % 7);
+		if (i % 2)
+			ps_sleep_ms(2); /* let the library see both SIGCHLDs first */
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 11 + i % 7);
+		EXPECT_EQ(2, run_to_exit(other));
+		pidshim_close(other);
+	}
+	ps_close(&self->release);
+	EXPECT_EQ(5, run_to_exit(self->h));
+}
+
+/* A zombie of ours that no handle names stays a zombie for its owner. */
+PS_TEST(coexist, foreign_zombie_is_left_to_its_owner)
+{
+	pid_t pid;
+	int st;
+
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 5));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(44);
+	ASSERT_TRUE(ps_wait_zombie(pid, 5000 * ps_slow()));
+	/* Library traffic meanwhile: spawns, exits, waits. */
+	for (int i = 0; i < 5; i++) {
+		struct pidshim *o = NULL;
+
+		ASSERT_EQ(0, ps_spawn_helper(&o, -1, -1, "exit", "0", NULL));
+		EXPECT_EQ(0, run_to_exit(o));
+		pidshim_close(o);
+	}
+	ps_sleep_ms(100);
+	EXPECT_EQ('Z', ps_proc_state(pid));
+	ASSERT_EQ(pid, waitpid(pid, &st, WNOHANG));
+	EXPECT_EQ(44, WEXITSTATUS(st));
+	ps_close(&self->release);
+	EXPECT_EQ(5, run_to_exit(self->h));
+}
+
+static volatile sig_atomic_t chld_seen;
+
+static void on_chld(int sig)
+{
+	(void)sig;
+	chld_seen++;
+}
+
+static volatile int stop_thread;
+
+/* A thread that keeps SIGCHLD unblocked and sleeps in sigsuspend. */
+static void *unblocked_thread(void *arg)
+{
+	sigset_t none;
+
+	(void)arg;
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	while (!__atomic_load_n(&stop_thread, __ATOMIC_SEQ_CST)) {
+		struct timespec ts = { 0, 20000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * The main thread blocks SIGCHLD, another thread keeps it unblocked, so
+ * the kernel delivers SIGCHLD to that thread (handler or discard) and a
+ * signalfd may never see it.  Every exit must still be noticed: each fd
+ * readable within 100 ms, each wait with the true status.
+ */
+static void unblocked_sigchld(struct __test_metadata *_metadata, FIXTURE_DATA(coexist) *self,
+			      bool handler)
+{
+	struct sigaction sa = { .sa_handler = handler ? on_chld : SIG_DFL }, old;
+	sigset_t chld, oldmask;
+	pthread_t t;
+	int i, n = ps_scaled(50), late = 0;
+
+	ASSERT_EQ(0, sigaction(SIGCHLD, &sa, &old));
+	chld_seen = 0;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	ASSERT_EQ(0, pthread_sigmask(SIG_BLOCK, &chld, &oldmask));
+	stop_thread = 0;
+	ASSERT_EQ(0, pthread_create(&t, NULL, unblocked_thread, NULL));
+	ps_sleep_ms(20);
+	for (i = 0; i < n; i++) {
+		struct pidshim_exit ex;
+		int r;
+
+		ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, i % 100));
+		ps_close(&self->release);
+		if (!ps_readable(pidshim_fd(self->h), 100 * ps_slow() + 50))
+			late++;
+		r = pidshim_wait_timeout(self->h, 10000 * ps_slow(), &ex);
+		EXPECT_EQ(0, r)
+		{
+			TH_LOG("exit %d of %d missed (%d)", i, n, r);
+		}
+		if (r == 0) {
+			EXPECT_EQ(CLD_EXITED, ex.info.si_code);
+			EXPECT_EQ(i % 100, ex.info.si_status);
+		}
+		pidshim_close(self->h);
+		self->h = NULL;
+	}
+	EXPECT_EQ(0, late)
+	{
+		TH_LOG("%d of %d fds not readable within 100 ms of the exit", late, n);
+	}
+	/* The scenario was real: SIGCHLD went to the unblocked thread. */
+	if (handler) {
+		EXPECT_LT(0, chld_seen);
+	}
+	__atomic_store_n(&stop_thread, 1, __ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+	sigaction(SIGCHLD, &old, NULL);
+}
+
+PS_TEST(coexist, thread_with_sigchld_unblocked_and_handler_misses_no_exit)
+{
+	unblocked_sigchld(_metadata, self, true);
+}
+
+PS_TEST(coexist, thread_with_sigchld_unblocked_default_misses_no_exit)
+{
+	unblocked_sigchld(_metadata, self, false);
+}
+
+struct bg_wait {
+	struct pidshim *h;
+	int ret, status;
+};
+
+static void *bg_wait_fn(void *arg)
+{
+	struct bg_wait *w = arg;
+	struct pidshim_exit ex;
+
+	w->ret = pidshim_wait(w->h, &ex);
+	w->status = ex.info.si_status;
+	return NULL;
+}
+
+/* In the fork child: the library for its own children; 0 or a failure step. */
+static int child_uses_library(void)
+{
+	struct pidshim *h = NULL;
+	struct pidshim_set *s = NULL;
+	struct pidshim_exit ex;
+	struct pidshim *ready = NULL;
+	int release = -1;
+
+	if (pidshim_backend() <= 0)
+		return 10;
+	if (ps_spawn_helper(&h, -1, -1, "exit", "6", NULL))
+		return 11;
+	if (pidshim_wait(h, &ex) || ex.info.si_status != 6 || ex.info.si_code != CLD_EXITED)
+		return 12;
+	pidshim_close(h);
+	if (ps_spawn_blocker(&h, &release, 0))
+		return 13;
+	if (pidshim_set_new(&s) || pidshim_set_add(s, h))
+		return 14;
+	if (pidshim_send_signal(h, SIGKILL))
+		return 15;
+	if (pidshim_set_wait(s, 10000 * ps_slow(), &ready) || ready != h)
+		return 16;
+	if (pidshim_wait(h, &ex) || ex.info.si_code != CLD_KILLED || ex.info.si_status != SIGKILL)
+		return 17;
+	pidshim_set_free(s);
+	pidshim_close(h);
+	close(release);
+	return ps_no_children() ? 0 : 18;
+}
+
+/*
+ * fork() while another thread blocks in pidshim_wait: the child uses the
+ * library for its own children (spawn, wait, set, signal); the parent's
+ * waiter still gets its status and the parent reaps the fork child itself.
+ */
+PS_TEST(coexist, fork_child_uses_library_for_its_own_children)
+{
+	struct bg_wait w = { 0 };
+	pthread_t t;
+	pid_t pid;
+	int st;
+
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 8));
+	w.h = self->h;
+	ASSERT_EQ(0, pthread_create(&t, NULL, bg_wait_fn, &w));
+	ps_sleep_ms(50);
+	for (int round = 0; round < 3; round++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			/* The inherited release end must not keep the blocker alive. */
+			close(self->release);
+			_exit(child_uses_library());
+		}
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		EXPECT_EQ(0, st)
+		{
+			TH_LOG("fork child failed at step %d (status 0x%x)", WEXITSTATUS(st), st);
+		}
+	}
+	ps_close(&self->release);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, w.ret);
+	EXPECT_EQ(8, w.status);
+}
+
+PS_MAIN
