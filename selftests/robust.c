@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * robust.c - selftests of CONTRACT section 3 "Coexistence and robustness"
+ * about resources: every fd the library makes is O_CLOEXEC and none shows
+ * up in a spawned child (pidshim's or plain posix_spawn's); the fd count is
+ * the same before and after 1000 spawn/wait/close cycles mixing failed
+ * spawns, sets and handles closed while their child runs (and those
+ * children leave no zombie); pidshim_close never kills and never blocks;
+ * and a handle holds 1 fd on pidfd backends, at most 2 on signalfd.
+ */
+#include "pstest.h"
+
+FIXTURE(robust)
+{
+	int release;
+	struct pidshim *h;
+	struct ps_fds base; /* fds open before the first library call */
+};
+PS_BACKEND_VARIANTS(robust);
+
+FIXTURE_SETUP(robust)
+{
+	self->release = -1;
+	self->h = NULL;
+	ps_fds_list(&self->base);
+	if (ps_setup_backend(_metadata, variant->backend, variant->expect))
+		return;
+}
+
+FIXTURE_TEARDOWN(robust)
+{
+	ps_close(&self->release);
+	pidshim_close(self->h);
+}
+
+/* Waits up to 2 s (scaled) for every child of ours to be gone. */
+static bool children_gone(void)
+{
+	int64_t end = ps_now_ms() + 2000 * ps_slow();
+
+	while (!ps_no_children() && ps_now_ms() < end)
+		ps_sleep_ms(5);
+	return ps_no_children();
+}
+
+static int run_to_exit(struct pidshim *h)
+{
+	struct pidshim_exit ex;
+	int r = pidshim_wait(h, &ex);
+
+	if (r < 0)
+		return r;
+	return ex.info.si_code == CLD_EXITED ? ex.info.si_status : 1000 + ex.info.si_status;
+}
+
+/* Every fd that appeared since the baseline must be close-on-exec. */
+static void expect_new_fds_cloexec(struct __test_metadata *_metadata,
+				   const struct ps_fds *base)
+{
+	static struct ps_fds now;
+
+	ps_fds_list(&now);
+	for (int i = 0; i < now.n; i++) {
+		if (ps_fds_has(base, now.fd[i]))
+			continue;
+		EXPECT_TRUE(ps_cloexec(now.fd[i]))
+		{
+			char path[64], target[256] = "?";
+
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", now.fd[i]);
+			if (readlink(path, target, sizeof(target) - 1) < 0)
+				strcpy(target, "?");
+			TH_LOG("fd %d (%s) lacks O_CLOEXEC", now.fd[i], target);
+		}
+	}
+}
+
+PS_TEST(robust, every_library_fd_is_cloexec)
+{
+	struct pidshim *opened = NULL, *other = NULL;
+	struct pidshim_set *s = NULL;
+	pid_t pid;
+	int rel = -1, st;
+
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 0));
+	ASSERT_EQ(0, ps_spawn_helper(&other, -1, -1, "exit", "0", NULL));
+	pid = ps_fork_blocker(&rel, 0);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, pidshim_open(pid, 0, &opened));
+	ASSERT_EQ(0, pidshim_set_new(&s));
+	ASSERT_EQ(0, pidshim_set_add(s, self->h));
+	ASSERT_EQ(0, pidshim_set_add(s, opened));
+	EXPECT_TRUE(ps_cloexec(pidshim_fd(self->h)));
+	EXPECT_TRUE(ps_cloexec(pidshim_fd(other)));
+	EXPECT_TRUE(ps_cloexec(pidshim_fd(opened)));
+	EXPECT_TRUE(ps_cloexec(pidshim_set_fd(s)));
+	/* The pipe end the fork blocker left us is ours, and CLOEXEC too. */
+	expect_new_fds_cloexec(_metadata, &self->base);
+	EXPECT_EQ(0, run_to_exit(other));
+	pidshim_close(other);
+	pidshim_set_free(s);
+	pidshim_close(opened);
+	close(rel);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+}
+
+/* Reads "helper fds" output: the child's open fds. */
+static int child_fds(struct __test_metadata *_metadata, bool lib, int *fds, int max)
+{
+	char *argv[] = { (char *)ps_helper(), (char *)"fds", NULL };
+	posix_spawn_file_actions_t fa;
+	struct pidshim *h = NULL;
+	char buf[4096], *p, *save = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int out[2], count = 0, st;
+	pid_t pid;
+
+	if (pipe2(out, O_CLOEXEC))
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	if (lib) {
+		EXPECT_EQ(0, pidshim_spawn(&h, argv[0], &fa, NULL, argv, NULL));
+	} else {
+		EXPECT_EQ(0, posix_spawn(&pid, argv[0], &fa, NULL, argv, NULL));
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	while (len + 1 < sizeof(buf) && (n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(out[0]);
+	if (lib) {
+		EXPECT_EQ(0, run_to_exit(h));
+		pidshim_close(h);
+	} else {
+		EXPECT_EQ(pid, waitpid(pid, &st, 0));
+	}
+	for (p = strtok_r(buf, "\n", &save); p && count < max; p = strtok_r(NULL, "\n", &save))
+		fds[count++] = atoi(p);
+	return count;
+}
+
+/*
+ * With handles, a set and a running library, a spawned child (by pidshim
+ * or by plain posix_spawn) holds only fds the test process already had
+ * before the library started, plus stdio.
+ */
+PS_TEST(robust, no_library_fd_in_spawned_child)
+{
+	struct pidshim *more[4] = { NULL };
+	struct pidshim_set *s = NULL;
+	int fds[256], n, i, lib, rel[4] = { -1, -1, -1, -1 };
+
+	ASSERT_EQ(0, pidshim_set_new(&s));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, ps_spawn_blocker(&more[i], &rel[i], 0));
+		ASSERT_EQ(0, pidshim_set_add(s, more[i]));
+	}
+	for (lib = 0; lib < 2; lib++) {
+		n = child_fds(_metadata, lib, fds, 256);
+		ASSERT_LT(0, n);
+		for (i = 0; i < n; i++) {
+			EXPECT_TRUE(fds[i] <= 2 || ps_fds_has(&self->base, fds[i]))
+			{
+				TH_LOG("%s child inherited fd %d", lib ? "pidshim_spawn" : "posix_spawn",
+				       fds[i]);
+			}
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		close(rel[i]);
+		EXPECT_EQ(0, run_to_exit(more[i]));
+		pidshim_close(more[i]);
+	}
+	pidshim_set_free(s);
+}
+
+/*
+ * 1000 cycles (100 quick) of: spawn+wait+close, a failed spawn, a handle
+ * closed while its child runs, set add/remove + wait_timeout, and
+ * try_wait driven by the fd.  The fd count afterwards equals the count
+ * before, and no child (zombie or running) is left once they exited.
+ */
+PS_TEST_T(robust, fd_count_flat_over_1000_cycles, 300)
+{
+	char *missing[] = { (char *)"/nonexistent/pidshim-helper", NULL };
+	struct pidshim_set *s = NULL;
+	struct pidshim_exit ex;
+	struct pidshim *h;
+	int n = ps_scaled(1000), i, before, in[2], r;
+
+	ASSERT_EQ(0, pidshim_set_new(&s));
+	/* Warm up: the library's one-time fds exist before we count. */
+	ASSERT_EQ(0, ps_spawn_helper(&h, -1, -1, "exit", "0", NULL));
+	ASSERT_EQ(0, pidshim_wait(h, &ex));
+	pidshim_close(h);
+	before = ps_fd_count();
+	PS_PIPE(in); /* closed again before the count after */
+	for (i = 0; i < n; i++) {
+		h = NULL;
+		switch (i % 5) {
+		case 0:
+			ASSERT_EQ(0, ps_spawn_helper(&h, -1, -1, "exit", "3", NULL));
+			EXPECT_EQ(3, run_to_exit(h));
+			break;
+		case 1:
+			ASSERT_EQ(-ENOENT, pidshim_spawn(&h, missing[0], NULL, NULL, missing, NULL));
+			break;
+		case 2: /* closed while running; exits when in[1] closes */
+			ASSERT_EQ(0, ps_spawn_helper(&h, in[0], -1, "wait", "0", NULL));
+			break;
+		case 3:
+			ASSERT_EQ(0, ps_spawn_helper(&h, -1, -1, "exit", "4", NULL));
+			ASSERT_EQ(0, pidshim_set_add(s, h));
+			if (i % 2)
+				ASSERT_EQ(0, pidshim_set_remove(s, h));
+			r = pidshim_wait_timeout(h, 10000 * ps_slow(), &ex);
+			EXPECT_EQ(0, r);
+			break;
+		case 4:
+			ASSERT_EQ(0, ps_spawn_helper(&h, -1, -1, "exit", "5", NULL));
+			ASSERT_TRUE(ps_readable(pidshim_fd(h), 5000 * ps_slow()));
+			EXPECT_EQ(0, pidshim_try_wait(h, &ex));
+			break;
+		}
+		pidshim_close(h);
+	}
+	close(in[0]);
+	close(in[1]);
+	EXPECT_TRUE(children_gone())
+	{
+		TH_LOG("children left behind, e.g. %d (%c)", (int)ps_zombie_child(),
+		       ps_proc_state(ps_zombie_child()));
+	}
+	pidshim_set_free(s);
+	ASSERT_EQ(0, pidshim_set_new(&s)); /* same fd count as before */
+	EXPECT_EQ(before, ps_fd_count());
+	pidshim_set_free(s);
+}
+
+/*
+ * Closing a handle while its child runs neither kills the child (it still
+ * echoes) nor blocks, and once the child exits the library reaps it.
+ */
+PS_TEST(robust, close_never_kills_never_blocks_and_leaves_no_zombie)
+{
+	int in[2], out[2];
+	char c = 0;
+	pid_t pid;
+	int64_t t0, took;
+
+	PS_PIPE(in);
+	PS_PIPE(out);
+	ASSERT_EQ(0, ps_spawn_helper(&self->h, in[0], out[1], "echo", NULL));
+	close(in[0]);
+	close(out[1]);
+	pid = pidshim_pid(self->h);
+	t0 = ps_now_ms();
+	pidshim_close(self->h);
+	took = ps_now_ms() - t0;
+	self->h = NULL;
+	EXPECT_GT(1000 * ps_slow(), took);
+	ASSERT_EQ(1, write(in[1], "x", 1));
+	EXPECT_EQ(1, read(out[0], &c, 1));
+	EXPECT_EQ('x', c);
+	EXPECT_EQ(0, kill(pid, 0));
+	EXPECT_NE('Z', ps_proc_state(pid));
+	close(in[1]);
+	close(out[0]);
+	EXPECT_TRUE(children_gone())
+	{
+		TH_LOG("closed child %d left as %c", (int)pid, ps_proc_state(pid));
+	}
+}
+
+/* An open handle holds 1 fd on the pidfd backends and at most 2 on signalfd. */
+PS_TEST(robust, handle_holds_at_most_contract_fds)
+{
+	struct pidshim *hs[20];
+	struct pidshim_exit ex;
+	int in[2], i, before, per = variant->expect == PIDSHIM_BACKEND_SIGNALFD ? 2 : 1;
+
+	PS_PIPE(in);
+	ASSERT_EQ(0, ps_spawn_helper(&self->h, -1, -1, "exit", "0", NULL));
+	ASSERT_EQ(0, pidshim_wait(self->h, &ex));
+	pidshim_close(self->h);
+	self->h = NULL;
+	before = ps_fd_count();
+	for (i = 0; i < 20; i++)
+		ASSERT_EQ(0, ps_spawn_helper(&hs[i], in[0], -1, "wait", "0", NULL));
+	EXPECT_GE(20 * per, ps_fd_count() - before);
+	close(in[0]);
+	close(in[1]);
+	for (i = 0; i < 20; i++) {
+		EXPECT_EQ(0, run_to_exit(hs[i]));
+		pidshim_close(hs[i]);
+	}
+}
+
+PS_MAIN
