@@ -315,7 +315,14 @@ static void tour_sets(void)
 	struct pollfd pfd;
 	int r, fl;
 
-	check(pidshim_set_new(&s) == 0 && pidshim_set_new(&other) == 0, "pidshim_set_new", 0);
+	r = pidshim_set_new(&s);
+	check(r == 0, "pidshim_set_new", r);
+	if (r < 0)
+		return;
+	r = pidshim_set_new(&other);
+	check(r == 0, "pidshim_set_new of a second set", r);
+	if (r < 0)
+		return;
 	fl = fcntl(pidshim_set_fd(s), F_GETFD);
 	check(fl >= 0 && (fl & FD_CLOEXEC), "pidshim_set_fd is O_CLOEXEC", fl);
 	check(pidshim_set_wait(s, 0, &x) == -ECHILD, "set_wait on an empty set: -ECHILD", 0);
