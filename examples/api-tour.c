@@ -80,9 +80,9 @@ static void burn(void)
 }
 
 /*
- * poll() that retries on EINTR.  The signalfd backend installs a SIGCHLD
- * handler (SA_RESTART, but poll is never restarted), so any program using
- * that backend must expect EINTR from its poll/epoll_wait calls.
+ * poll() that retries on EINTR, as any poll in a program with signal
+ * handlers must (poll is never restarted after a handler, SA_RESTART or
+ * not).
  */
 static int poll_retry(struct pollfd *pfd, int timeout_ms)
 {
