@@ -513,7 +513,8 @@ int features_index(const char *name)
 	return -1;
 }
 
-void features_probe_all(struct feature_result *results)
+/* Run probe(s) [from, to) with the SIGSYS guard in place. */
+static void probe_range(struct feature_result *results, size_t from, size_t to)
 {
 	struct sigaction sa, old_sa;
 	sigset_t set, old_set;
@@ -526,11 +527,27 @@ void features_probe_all(struct feature_result *results)
 	sigaddset(&set, SIGSYS);
 	pthread_sigmask(SIG_UNBLOCK, &set, &old_set);
 
-	for (size_t i = 0; i < pidshim_n_features; i++) {
-		memset(&results[i], 0, sizeof(results[i]));
-		pidshim_features[i].probe(&results[i]);
+	for (size_t i = from; i < to; i++) {
+		memset(&results[i - from], 0, sizeof(results[i - from]));
+		pidshim_features[i].probe(&results[i - from]);
 	}
 
 	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 	sigaction(SIGSYS, &old_sa, NULL);
+}
+
+void features_probe_all(struct feature_result *results)
+{
+	probe_range(results, 0, pidshim_n_features);
+}
+
+bool features_probe_one(const char *name)
+{
+	struct feature_result r;
+	int i = features_index(name);
+
+	if (i < 0)
+		return false;
+	probe_range(&r, (size_t)i, (size_t)i + 1);
+	return r.found;
 }

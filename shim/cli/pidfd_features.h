@@ -48,6 +48,9 @@ extern const size_t pidshim_n_features;
  */
 void features_probe_all(struct feature_result *results);
 
+/* Probe the single feature called name (with the same guards). */
+bool features_probe_one(const char *name);
+
 /* The index of the feature called name, or -1. */
 int features_index(const char *name);
 

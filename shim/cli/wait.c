@@ -12,11 +12,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "parse.h"
+#include "pidfd_features.h"
 #include "pidshim.h"
+
+#define REAP_GRACE_MS 250
 
 static void usage(FILE *f)
 {
@@ -35,6 +41,23 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status: 0 done; 124 timed out; 1 a PID does not exist or the\n"
 		"backend cannot watch it; 2 bad usage.\n");
+}
+
+/*
+ * PIDFD_INFO_EXIT (Linux 6.15) keeps the status of a non-child only once
+ * its parent has reaped it, and we usually see the exit first: give the
+ * parent a moment (a reaped task's pidfd polls POLLHUP) so the status can
+ * be printed.  Without PIDFD_INFO_EXIT there is nothing to wait for.
+ */
+static void await_parent_reap(struct pidshim *h)
+{
+	struct pollfd pfd = { .fd = pidshim_fd(h), .events = POLLIN };
+	const struct timespec slice = { 0, 5 * 1000 * 1000 };
+	int64_t give_up = cli_deadline(REAP_GRACE_MS);
+
+	while (poll(&pfd, 1, 0) >= 0 && !(pfd.revents & (POLLHUP | POLLNVAL)) &&
+	       cli_now_ms() < give_up)
+		nanosleep(&slice, NULL);
 }
 
 static void report(pid_t pid, int r, const struct pidshim_exit *ex, bool json)
@@ -93,6 +116,7 @@ int pidshim_cmd_wait(int argc, char **argv)
 	struct pidshim **handles;
 	pid_t *pids;
 	int npids = 0, left, r, b;
+	bool info_exit;
 	const char *v, *why;
 
 	pids = calloc((size_t)argc, sizeof(*pids));
@@ -150,6 +174,12 @@ int pidshim_cmd_wait(int argc, char **argv)
 		fprintf(stderr, "pidshim wait: no usable backend: %s\n", strerror(-b));
 		return EXIT_PROBLEM;
 	}
+	info_exit = b != PIDSHIM_BACKEND_SIGNALFD && features_probe_one("pidfd_info_exit");
+	/* A PID that does not exist is the first thing to report, before
+	 * any backend limitation. */
+	for (int k = 0; k < npids; k++)
+		if (kill(pids[k], 0) < 0 && errno == ESRCH)
+			return open_error(pids[k], ESRCH);
 	r = pidshim_set_new(&set);
 	if (r < 0) {
 		fprintf(stderr, "pidshim wait: %s\n", strerror(-r));
@@ -187,6 +217,8 @@ int pidshim_cmd_wait(int argc, char **argv)
 			fprintf(stderr, "pidshim wait: %s\n", strerror(-r));
 			return EXIT_PROBLEM;
 		}
+		if (info_exit)
+			await_parent_reap(ready);
 		r = pidshim_try_wait(ready, &ex);
 		if (r == -EAGAIN) {
 			/* Exited but not yet reportable (a tracer has not waited):

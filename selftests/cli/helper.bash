@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Shared setup of the `pidshim` bats tests: loads bats-support and
+# bats-assert (Debian's packages, /usr/lib/bats), finds the binary
+# ($PIDSHIM, set by `make check-cli`; else build/pidshim), and offers the
+# helpers the suites share: JSON checks through jq (a real parser), the
+# backend in use, and assertions for the usage-error contract (exit 2, one
+# line on stderr naming the problem, nothing on stdout).
+
+bats_require_minimum_version 1.5.0
+
+BATS_LIB_DIR=${BATS_LIB_DIR:-/usr/lib/bats}
+load "$BATS_LIB_DIR/bats-support/load"
+load "$BATS_LIB_DIR/bats-assert/load"
+
+PIDSHIM=${PIDSHIM:-$BATS_TEST_DIRNAME/../../build/pidshim}
+export PIDSHIM
+
+if [ ! -x "$PIDSHIM" ]; then
+	echo "pidshim binary not found at $PIDSHIM (run 'make cli' or set PIDSHIM)" >&2
+	exit 1
+fi
+
+# The backend the library picks in this environment ("pidfd", ...).
+current_backend() {
+	"$PIDSHIM" probe --json | jq -r '.backend.name'
+}
+
+# True when `pidshim wait` can watch non-children here.
+can_watch_nonchildren() {
+	case $(current_backend) in
+	pidfd | pidfd-poll) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+# True when the kernel reports a non-child's exit status (Linux 6.15).
+has_info_exit() {
+	[ "$("$PIDSHIM" probe --json |
+		jq -r '.features[] | select(.name == "pidfd_info_exit") | .found')" = true ]
+}
+
+# Parse $output (or $1) as exactly one JSON value; fail otherwise.
+assert_json() {
+	local text=${1-$output}
+	if ! printf '%s' "$text" | jq -e . > /dev/null; then
+		fail "not valid JSON: $text"
+	fi
+	# jq accepts a stream of values: insist on exactly one.
+	[ "$(printf '%s' "$text" | jq -s 'length')" = 1 ] || fail "more than one JSON value: $text"
+}
+
+# jq expression over $output.
+jqo() {
+	printf '%s' "$output" | jq -r "$@"
+}
+
+# After `run --separate-stderr`: the usage-error contract.  $1 is a text
+# the message must contain (the offending argument or the problem).
+assert_usage_error() {
+	assert_equal "$status" 2
+	assert_equal "$output" ""
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ $stderr == pidshim* ]] || fail "message does not start with 'pidshim': $stderr"
+	[[ $stderr == *"$1"* ]] || fail "message does not name '$1': $stderr"
+}
+
+# Milliseconds since the epoch, for elapsed-time bounds.
+now_ms() {
+	date +%s%3N
+}
+
+# A PID that cannot exist: pids are allocated below pid_max.
+unused_pid() {
+	local max
+	max=$(cat /proc/sys/kernel/pid_max)
+	if [ "$max" -le 4194304 ]; then
+		echo "$max"
+	else
+		echo 4194304
+	fi
+}
+
+# Kill and forget background helpers a test started (listed in $BG_PIDS).
+kill_bg() {
+	local p
+	for p in ${BG_PIDS-}; do
+		kill -KILL "$p" 2> /dev/null || true
+	done
+	BG_PIDS=
+}
