@@ -65,7 +65,7 @@ $(ST_STATIC_DIR)/run-suite.sh: selftests/run-suite.sh
 	cp $< $@
 
 check-selftests: selftests
-	$(call ST_RUN_ENV,$(ST_DIR)) selftests/run-suite.sh selftests $(BUILD)/results
+	$(call ST_RUN_ENV,$(ST_DIR)) sh selftests/run-suite.sh selftests $(BUILD)/results
 
 # The sanitizer build lives in its own tree so it never mixes objects with
 # the plain one.  PIDSHIM_TEST_SLOW=2: ASan slows spawn and exit a little.
@@ -76,7 +76,7 @@ check-asan:
 	ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
 	PIDSHIM_TEST_SLOW=2 $(call ST_RUN_ENV,$(BUILD)/asan/selftests) \
-		selftests/run-suite.sh selftests-asan $(BUILD)/results
+		sh selftests/run-suite.sh selftests-asan $(BUILD)/results
 
 # Once, quick, and with every time bound ten times wider.  Valgrind errors
 # in a test's own process make it exit 99, so the harness fails that test.
@@ -87,7 +87,7 @@ check-valgrind: selftests
 	@vg=$$(ci/get-valgrind.sh) || { echo "0 1 0" > $(BUILD)/results/selftests-valgrind.count; exit 1; }; \
 	echo "valgrind: $$vg"; \
 	PIDSHIM_TEST_QUICK=1 PIDSHIM_TEST_SLOW=10 $(call ST_RUN_ENV,$(ST_DIR)) \
-		selftests/run-suite.sh selftests-valgrind $(BUILD)/results \
+		sh selftests/run-suite.sh selftests-valgrind $(BUILD)/results \
 		$$vg $(ST_VALGRIND_OPTS)
 
 CHECK_TARGETS += check-selftests check-asan check-valgrind

@@ -86,12 +86,17 @@ for name in $(cat "$dir/LIST"); do
 	p=0 f=0 s=0
 	if [ -n "$totals" ]; then
 		# "# Totals: pass:N fail:N xfail:N xpass:N skip:N error:N"
-		p=$(echo "$totals" | sed -n 's/.*pass:\([0-9]*\) .*/\1/p')
-		f=$(echo "$totals" | sed -n 's/.*fail:\([0-9]*\) xfail.*/\1/p')
-		e=$(echo "$totals" | sed -n 's/.*error:\([0-9]*\).*/\1/p')
-		s=$(echo "$totals" | sed -n 's/.*skip:\([0-9]*\).*/\1/p')
-		f=$(( ${f:-0} + ${e:-0} ))
-		p=${p:-0} s=${s:-0}
+		vals=$(echo "$totals" | sed -n \
+			's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) xfail:[0-9]* xpass:[0-9]* skip:\([0-9]*\) error:\([0-9]*\).*/\1 \2 \3 \4/p')
+		if [ -n "$vals" ]; then
+			read -r p f s e <<EOF
+$vals
+EOF
+			f=$((f + e))
+		else
+			f=1
+			echo "not ok - $name: unreadable totals line: $totals" >> "$tap"
+		fi
 	else
 		# No totals: a crash or a kill; count what was reported, plus one.
 		p=$(grep -c '^ok [0-9]* [^#]' "$out")
