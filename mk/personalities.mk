@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Kernel personalities (CONTRACT section 4): `make check-personalities`
+# runs the complete C selftest suite under every seccomp personality
+# (`pidshim emulate NAME -- ...`), asserts the backend each one must
+# select, runs the personality-specific checks of selftests/personality/
+# (direct syscall facts, SIGSYS survival, forced backends, EMFILE while
+# probing), and prints one matrix table: personality -> backend selected,
+# passed, failed, skipped.  Counts go to $(BUILD)/results/personality-NAME
+# .count, the whole matrix as TAP to $(BUILD)/results/personalities.tap
+# (printed too with `make check TAP=1`).  The personality engine itself is
+# part of the CLI (shim/cli/personality.c, emulate.c) built by mk/cli.mk.
+#
+# Knobs: PERSONALITIES="4.19 5.3" runs a subset; PERSONALITY_QUICK=0|1
+# forces PIDSHIM_TEST_QUICK for the non-native suites (default: see
+# selftests/personality/check-matrix.sh); PERSONALITY_PIDSHIM names the
+# pidshim binary to use.
+
+PERS_SRC_DIR := selftests/personality
+PERS_BIN_DIR := $(BUILD)/selftests/personality
+PERS_PROGS := $(addprefix $(PERS_BIN_DIR)/,facts sigsys forced emfile backend)
+PERSONALITY_PIDSHIM ?= $(BUILD)/pidshim
+PERSONALITIES ?=
+PERSONALITY_QUICK ?=
+TAP ?=
+
+.PHONY: personality-tests check-personalities
+
+personality-tests: $(PERS_PROGS)
+
+# Linked statically against the library so they run unchanged under
+# emulate, in the kernel-matrix initramfs and from any directory.
+$(PERS_PROGS): $(PERS_BIN_DIR)/%: $(PERS_SRC_DIR)/%.c $(wildcard $(PERS_SRC_DIR)/*.h) \
+		$(INCDIR)/pidshim.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -I$(INCDIR) -o $@ $< $(LIB_A) $(LDFLAGS_COMMON)
+
+check-personalities: personality-tests $(PERSONALITY_PIDSHIM)
+	@mkdir -p $(BUILD)/results
+	@PIDSHIM=$(PERSONALITY_PIDSHIM) PERSONALITIES="$(PERSONALITIES)" \
+		PERSONALITY_QUICK="$(PERSONALITY_QUICK)" TAP="$(TAP)" \
+		$(PERS_SRC_DIR)/check-matrix.sh $(PERS_BIN_DIR) $(BUILD)/results
+
+ALL_TARGETS += personality-tests
+CHECK_TARGETS += check-personalities
