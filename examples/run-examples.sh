@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs every event-loop example under each backend (PIDSHIM_BACKEND=pidfd,
-# pidfd-poll, signalfd) and under the 4.19 and 5.3 kernel personalities
-# (`$BUILD/pidshim emulate`), where the example must also report the
-# backend the personality implies.  Writes $BUILD/results/examples.count
+# pidfd-poll, signalfd) and under the 4.19, 5.3 and android-sigsys kernel
+# personalities (`$BUILD/pidshim emulate`), where the example must also
+# report the backend the personality implies.  Writes $BUILD/results/examples.count
 # ("PASSED FAILED SKIPPED") and examples.tap; exits 1 if anything failed.
 # An example exits 77 when the kernel lacks a forced backend; that is a
 # skip it names itself.
@@ -58,7 +58,7 @@ for ex in "$@"; do
 		run "$e backend=$b" "$b" env PIDSHIM_BACKEND="$b" "$ex"
 	done
 	# The personalities fake an older kernel; the probe must follow.
-	for p in 4.19:signalfd 5.3:pidfd-poll; do
+	for p in 4.19:signalfd 5.3:pidfd-poll android-sigsys:signalfd; do
 		k=${p%%:*} want=${p#*:}
 		if [ -x "$cli" ]; then
 			run "$e emulate $k" "$want" env -u PIDSHIM_BACKEND "$cli" emulate "$k" -- "$ex"

@@ -3,8 +3,9 @@
 # Event-loop examples (examples/*.c): one program per loop, each spawning
 # 100 children with mixed fates and checking every status it collects
 # through its loop.  `make examples` builds them; `make check-examples`
-# runs each under every backend (PIDSHIM_BACKEND) and under the 4.19 and
-# 5.3 kernel personalities (`pidshim emulate`), writing suite "examples".
+# runs each under every backend (PIDSHIM_BACKEND) and under the 4.19, 5.3
+# and android-sigsys kernel personalities (`pidshim emulate`), writing
+# suite "examples".
 # Not in ALL_TARGETS: the loops' -dev packages are check dependencies
 # (ci/deps/examples.list), and a plain `make` must not need them.
 
