@@ -35,9 +35,12 @@ $(PERS_PROGS): $(PERS_BIN_DIR)/%: $(PERS_SRC_DIR)/%.c $(wildcard $(PERS_SRC_DIR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) -I$(INCDIR) -o $@ $< $(LIB_A) $(LDFLAGS_COMMON)
 
-check-personalities: personality-tests $(PERSONALITY_PIDSHIM)
+# The suite binaries and their helper come from mk/selftests.mk.
+check-personalities: personality-tests selftests $(PERSONALITY_PIDSHIM)
 	@mkdir -p $(BUILD)/results
 	@PIDSHIM=$(PERSONALITY_PIDSHIM) PERSONALITIES="$(PERSONALITIES)" \
+		PIDSHIM_SELFTEST_DIR=$(abspath $(BUILD)/selftests) \
+		PIDSHIM_TEST_HELPER=$(abspath $(BUILD)/selftests/helper) \
 		PERSONALITY_QUICK="$(PERSONALITY_QUICK)" TAP="$(TAP)" \
 		$(PERS_SRC_DIR)/check-matrix.sh $(PERS_BIN_DIR) $(BUILD)/results
 
