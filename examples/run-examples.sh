@@ -14,7 +14,7 @@ shift
 res=$build/results
 mkdir -p "$res"
 tap=$res/examples.tap
-log=$build/examples/run.log
+log=$res/examples.log
 : > "$log"
 pass=0 fail=0 skip=0 n=0
 lines=
