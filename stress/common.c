@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -182,6 +183,58 @@ int scan_children(int *zombies, const pid_t *skip, int n_skip)
 	closedir(d);
 	if (zombies)
 		*zombies = z;
+	return n;
+}
+
+int kill_children(const pid_t *skip, int n_skip)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t self = getpid();
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[64], buf[512], state;
+		const char *p;
+		int fd, ppid;
+		ssize_t len;
+		pid_t pid;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		pid = atoi(de->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = 0;
+		p = strrchr(buf, ')');
+		if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2 || ppid != self ||
+		    skipped(pid, skip, n_skip))
+			continue;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int count_fds_nofd(void)
+{
+	struct rlimit lim;
+	int n = 0;
+
+	getrlimit(RLIMIT_NOFILE, &lim);
+	for (rlim_t fd = 0; fd < lim.rlim_cur && fd < 65536; fd++)
+		if (fcntl((int)fd, F_GETFD) >= 0)
+			n++;
 	return n;
 }
 

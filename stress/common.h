@@ -35,6 +35,11 @@ long rss_kib(void);
  * Pids listed in skip (n_skip entries) are not counted.
  */
 int scan_children(int *zombies, const pid_t *skip, int n_skip);
+/* SIGKILL and reap every child of ours (a test's leftovers, so that one
+ * failure does not cascade into the next check); returns how many. */
+int kill_children(const pid_t *skip, int n_skip);
+/* Count open fds without opening one (works while the table is full). */
+int count_fds_nofd(void);
 /* Print each child (pid, state, command line) as a TAP diagnostic. */
 void show_children(const pid_t *skip, int n_skip);
 /* Wait up to grace_ms for the zombies among our children to go away. */

@@ -111,7 +111,7 @@ int main(void)
 	if ((rc = pidshim_set_new(&set)) || (rc = pidshim_set_add(set, run[0])) ||
 	    (rc = pidshim_set_add(set, adopted)))
 		die("set: %d", rc);
-	if ((rc = pidshim_spawn(&reaped, child_path(), NULL, NULL, argv_r, NULL)) ||
+	if ((rc = pidshim_spawn(&reaped, child_path(), NULL, NULL, argv_w, NULL)) ||
 	    (rc = pidshim_send_signal(reaped, SIGKILL)) || (rc = pidshim_wait(reaped, &e)))
 		die("reaped: %d", rc);
 
