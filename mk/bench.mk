@@ -48,6 +48,14 @@ $(BENCH_DIR)/bench-sdevent: bench/impl_sdevent.c bench/common.c bench/bench.h | 
 	$(CC) $(BENCH_CFLAGS) $(call bench_pc,libsystemd) -o $@ bench/impl_sdevent.c bench/common.c \
 		$(shell pkg-config --libs libsystemd) $(LDFLAGS_COMMON)
 
+# B5 only, x86_64 only: answers pidfd_send_signal for a valgrind that lacks
+# it (see the file); run.py uses it only when the backend is otherwise ENOSYS.
+ifeq ($(shell uname -m),x86_64)
+BENCH_BINS += $(BENCH_DIR)/vg-syscall-shim.so
+endif
+$(BENCH_DIR)/vg-syscall-shim.so: bench/vg-syscall-shim.c | $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS_COMMON)
+
 bench-build: $(BENCH_BINS)
 
 # The anchors and gnuplot come from Debian (ci/deps/bench.list).
