@@ -122,6 +122,7 @@ expand() {
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* the library is written for Linux and glibc/musl */
 #endif
+#define PIDSHIM_AMALGAMATION 1 /* internal names become static */
 #include "pidshim.h"
 HEAD
 	for f in $srcs; do

@@ -24,7 +24,19 @@
 
 #include "pidshim.h"
 
+/*
+ * Internal linkage for what the files share.  In the shared library the
+ * names are hidden; libpidshim.a is linked into one object whose hidden
+ * names are made local (see Makefile); in the one-file amalgamation they
+ * are static.  No name outside pidshim_ ever reaches a program.
+ */
+#ifdef PIDSHIM_AMALGAMATION
+#define HIDDEN static
+#define HIDDEN_DATA static
+#else
 #define HIDDEN __attribute__((visibility("hidden")))
+#define HIDDEN_DATA HIDDEN extern
+#endif
 
 #ifndef __NR_pidfd_send_signal
 #define __NR_pidfd_send_signal 424 /* Linux 5.1, same number on every arch */
@@ -104,9 +116,9 @@ struct backend_ops {
 	void (*close)(struct pidshim *h);
 };
 
-HIDDEN extern const struct backend_ops pidshim_pidfd_ops;
-HIDDEN extern const struct backend_ops pidshim_pidfd_poll_ops;
-HIDDEN extern const struct backend_ops pidshim_signalfd_ops;
+HIDDEN_DATA const struct backend_ops pidshim_pidfd_ops;
+HIDDEN_DATA const struct backend_ops pidshim_pidfd_poll_ops;
+HIDDEN_DATA const struct backend_ops pidshim_signalfd_ops;
 
 /* handle.c */
 HIDDEN int handle_new(pid_t pid, bool owned, struct pidshim **ret);

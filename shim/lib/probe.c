@@ -211,8 +211,9 @@ HIDDEN int handle_backend_ops(const struct backend_ops **ops)
 		*ops = &pidshim_signalfd_ops;
 		return 0;
 	}
-	/* An unknown PIDSHIM_BACKEND name is a backend that cannot run. */
-	return b == -EINVAL ? -ENOSYS : b;
+	/* Transient probe errors pass through; a forced backend the kernel
+	 * cannot serve, or an unknown PIDSHIM_BACKEND name, is -ENOSYS. */
+	return b == -EMFILE || b == -ENFILE || b == -ENOMEM ? b : -ENOSYS;
 }
 
 HIDDEN void probe_atfork_prepare(void)
