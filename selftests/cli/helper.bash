@@ -89,3 +89,12 @@ kill_bg() {
 	done
 	BG_PIDS=
 }
+
+# Like assert_equal "$status" N, but shows stderr too (after
+# `run --separate-stderr`), which bats-assert's assert_success does not.
+assert_exit() {
+	if [ "$status" != "$1" ]; then
+		fail "$(printf 'exit status %s, expected %s\nstdout: %s\nstderr: %s' \
+			"$status" "$1" "$output" "${stderr-}")"
+	fi
+}

@@ -216,6 +216,7 @@ int pidshim_cmd_run(int argc, char **argv)
 
 		if (poll(fds, 2, wait_ms) < 0 && errno != EINTR) {
 			fprintf(stderr, "pidshim run: poll: %s\n", strerror(errno));
+			pidshim_close(h);
 			return EXIT_CANCELED;
 		}
 		if (fds[1].revents & POLLIN) {
@@ -243,6 +244,7 @@ int pidshim_cmd_run(int argc, char **argv)
 			if (r != -EAGAIN) {
 				fprintf(stderr, "pidshim run: waiting for %d: %s\n", (int)pidshim_pid(h),
 					strerror(-r));
+				pidshim_close(h);
 				return EXIT_CANCELED;
 			}
 		}

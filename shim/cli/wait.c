@@ -111,19 +111,19 @@ static int open_error(pid_t pid, int err)
 int pidshim_cmd_wait(int argc, char **argv)
 {
 	int64_t timeout_ms = 0, deadline = INT64_MAX;
-	bool any = false, json = false, options = true;
+	bool any = false, json = false, options = true, info_exit;
 	struct pidshim_set *set = NULL;
 	struct pidshim **handles;
 	pid_t *pids;
-	int npids = 0, left, r, b;
-	bool info_exit;
+	int npids = 0, left, r, b, rc = 0;
 	const char *v, *why;
 
 	pids = calloc((size_t)argc, sizeof(*pids));
 	handles = calloc((size_t)argc, sizeof(*handles));
 	if (!pids || !handles) {
 		fprintf(stderr, "pidshim wait: out of memory\n");
-		return EXIT_PROBLEM;
+		rc = EXIT_PROBLEM;
+		goto out;
 	}
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -137,7 +137,7 @@ int pidshim_cmd_wait(int argc, char **argv)
 			}
 			if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 				usage(stdout);
-				return 0;
+				goto out;
 			}
 			if (!strcmp(a, "--any")) {
 				any = true;
@@ -148,51 +148,70 @@ int pidshim_cmd_wait(int argc, char **argv)
 				continue;
 			}
 			if ((r = cli_opt_value(argc, argv, &i, "--timeout", "-t", &v, "wait"))) {
-				if (r < 0)
-					return -r;
-				if (pidshim_parse_duration(v, &timeout_ms, &why) < 0)
-					return cli_usage_error("wait", "bad duration '%s' for --timeout: %s",
-							       v, why);
+				if (r < 0) {
+					rc = -r;
+					goto out;
+				}
+				if (pidshim_parse_duration(v, &timeout_ms, &why) < 0) {
+					rc = cli_usage_error("wait", "bad duration '%s' for --timeout: %s",
+							     v, why);
+					goto out;
+				}
 				continue;
 			}
-			return cli_usage_error("wait", "unknown option '%s'", a);
+			rc = cli_usage_error("wait", "unknown option '%s'", a);
+			goto out;
 		}
-		if (pidshim_parse_pid(a, &pid, &why) < 0)
-			return cli_usage_error("wait", "bad pid '%s': %s", a, why);
-		if (pid == getpid())
-			return cli_usage_error("wait", "pid %d is pidshim itself", (int)pid);
+		if (pidshim_parse_pid(a, &pid, &why) < 0) {
+			rc = cli_usage_error("wait", "bad pid '%s': %s", a, why);
+			goto out;
+		}
+		if (pid == getpid()) {
+			rc = cli_usage_error("wait", "pid %d is pidshim itself", (int)pid);
+			goto out;
+		}
 		for (int k = 0; k < npids; k++)
 			dup |= pids[k] == pid;
 		if (!dup)
 			pids[npids++] = pid;
 	}
-	if (!npids)
-		return cli_usage_error("wait", "no pid given");
+	if (!npids) {
+		rc = cli_usage_error("wait", "no pid given");
+		goto out;
+	}
 
+	/* A PID that does not exist is the first thing to report, before
+	 * any backend limitation. */
+	for (int k = 0; k < npids; k++) {
+		if (kill(pids[k], 0) < 0 && errno == ESRCH) {
+			rc = open_error(pids[k], ESRCH);
+			goto out;
+		}
+	}
 	b = pidshim_backend();
 	if (b < 0) {
 		fprintf(stderr, "pidshim wait: no usable backend: %s\n", strerror(-b));
-		return EXIT_PROBLEM;
+		rc = EXIT_PROBLEM;
+		goto out;
 	}
 	info_exit = b != PIDSHIM_BACKEND_SIGNALFD && features_probe_one("pidfd_info_exit");
-	/* A PID that does not exist is the first thing to report, before
-	 * any backend limitation. */
-	for (int k = 0; k < npids; k++)
-		if (kill(pids[k], 0) < 0 && errno == ESRCH)
-			return open_error(pids[k], ESRCH);
 	r = pidshim_set_new(&set);
 	if (r < 0) {
 		fprintf(stderr, "pidshim wait: %s\n", strerror(-r));
-		return EXIT_PROBLEM;
+		rc = EXIT_PROBLEM;
+		goto out;
 	}
 	for (int k = 0; k < npids; k++) {
 		r = pidshim_open(pids[k], 0, &handles[k]);
-		if (r < 0)
-			return open_error(pids[k], -r);
+		if (r < 0) {
+			rc = open_error(pids[k], -r);
+			goto out;
+		}
 		r = pidshim_set_add(set, handles[k]);
 		if (r < 0) {
 			fprintf(stderr, "pidshim wait: pid %d: %s\n", (int)pids[k], strerror(-r));
-			return EXIT_PROBLEM;
+			rc = EXIT_PROBLEM;
+			goto out;
 		}
 	}
 
@@ -211,11 +230,13 @@ int pidshim_cmd_wait(int argc, char **argv)
 				if (handles[k])
 					fprintf(stderr, " %d", (int)pids[k]);
 			fprintf(stderr, "\n");
-			return EXIT_TIMEDOUT;
+			rc = EXIT_TIMEDOUT;
+			goto out;
 		}
 		if (r < 0) {
 			fprintf(stderr, "pidshim wait: %s\n", strerror(-r));
-			return EXIT_PROBLEM;
+			rc = EXIT_PROBLEM;
+			goto out;
 		}
 		if (info_exit)
 			await_parent_reap(ready);
@@ -237,10 +258,12 @@ int pidshim_cmd_wait(int argc, char **argv)
 		if (any)
 			break;
 	}
-	for (int k = 0; k < npids; k++)
+out:
+	/* Closing never kills: the processes still running are left alone. */
+	for (int k = 0; handles && k < npids; k++)
 		pidshim_close(handles[k]);
 	pidshim_set_free(set);
 	free(pids);
 	free(handles);
-	return 0;
+	return rc;
 }
