@@ -89,7 +89,7 @@ teardown() {
 	[ $(($(now_ms) - start)) -lt 20000 ]
 }
 
-@test "run --timeout: 124 when the child is stopped by SIGTERM" {
+@test "run --timeout: 124 when SIGTERM ends the child" {
 	start=$(now_ms)
 	run "$PIDSHIM" run --timeout 0.3 -- sleep 30
 	assert_equal "$status" 124
@@ -101,6 +101,14 @@ teardown() {
 @test "run --timeout: 124 also when the child exits cleanly on SIGTERM" {
 	run "$PIDSHIM" run --timeout 200ms -- sh -c 'trap "exit 0" TERM; while :; do sleep 0.05; done'
 	assert_equal "$status" 124
+}
+
+@test "run --timeout: a stopped child gets CONT after the signal, as with timeout(1)" {
+	start=$(now_ms)
+	# Without the CONT, TERM stays pending and only the KILL ends it (137).
+	run "$PIDSHIM" run --timeout 0.3 --kill-after 5 -- sh -c 'kill -STOP $$; exit 0'
+	assert_equal "$status" 124
+	[ $(($(now_ms) - start)) -lt 10000 ]
 }
 
 @test "run --kill-after: a child ignoring SIGTERM is killed, exit 137" {

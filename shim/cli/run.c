@@ -39,6 +39,17 @@ static void on_forwarded_signal(int sig)
 	errno = saved;
 }
 
+/*
+ * Send sig, then CONT as timeout(1) does: a stopped CMD would otherwise
+ * keep the signal pending, and pidshim would wait forever.
+ */
+static void send_and_continue(struct pidshim *h, int sig)
+{
+	pidshim_send_signal(h, sig);
+	if (sig != SIGKILL && sig != SIGCONT)
+		pidshim_send_signal(h, SIGCONT);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -222,7 +233,7 @@ int pidshim_cmd_run(int argc, char **argv)
 		if (fds[1].revents & POLLIN) {
 			while ((n = read(sig_pipe[0], sigs, sizeof(sigs))) > 0) {
 				for (ssize_t k = 0; k < n; k++)
-					pidshim_send_signal(h, sigs[k]);
+					send_and_continue(h, sigs[k]);
 				if (kill_after_ms > 0 && kill_at == INT64_MAX)
 					kill_at = cli_deadline(kill_after_ms);
 			}
@@ -254,7 +265,7 @@ int pidshim_cmd_run(int argc, char **argv)
 			term_at = INT64_MAX;
 			timed_out = true;
 			sig_sent = sig;
-			pidshim_send_signal(h, sig);
+			send_and_continue(h, sig);
 			if (kill_after_ms > 0 && sig != SIGKILL)
 				kill_at = cli_deadline(kill_after_ms);
 		}
