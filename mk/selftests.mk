@@ -81,7 +81,7 @@ check-asan:
 # Once, quick, and with every time bound ten times wider.  Valgrind errors
 # in a test's own process make it exit 99, so the harness fails that test.
 ST_VALGRIND_OPTS := -q --error-exitcode=99 --track-fds=yes --leak-check=full \
-	--errors-for-leak-kinds=definite --trace-children=no
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite --trace-children=no
 check-valgrind: selftests
 	@mkdir -p $(BUILD)/results
 	@vg=$$(ci/get-valgrind.sh) || { echo "0 1 0" > $(BUILD)/results/selftests-valgrind.count; exit 1; }; \

@@ -75,7 +75,7 @@ PS_TEST(coexist, waitpid_own_pid_sees_its_own_status)
 		pid = fork();
 		ASSERT_LE(0, pid);
 		if (pid == 0)
-			_exit(11 + i % 7);
+			ps_child_exit(11 + i % 7);
 		if (i % 2)
 			ps_sleep_ms(2); /* let the library see both SIGCHLDs first */
 		ASSERT_EQ(pid, waitpid(pid, &st, 0));
@@ -97,7 +97,7 @@ PS_TEST(coexist, foreign_zombie_is_left_to_its_owner)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0)
-		_exit(44);
+		ps_child_exit(44);
 	ASSERT_TRUE(ps_wait_zombie(pid, 5000 * ps_slow()));
 	/* Library traffic meanwhile: spawns, exits, waits. */
 	for (int i = 0; i < 5; i++) {
@@ -276,7 +276,7 @@ PS_TEST(coexist, fork_child_uses_library_for_its_own_children)
 		if (pid == 0) {
 			/* The inherited release end must not keep the blocker alive. */
 			close(self->release);
-			_exit(child_uses_library());
+			ps_child_exit(child_uses_library());
 		}
 		ASSERT_EQ(pid, waitpid(pid, &st, 0));
 		EXPECT_EQ(0, st)

@@ -110,7 +110,7 @@ PS_TEST(open, nonexistent_pid_gives_esrch)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0)
-		_exit(0);
+		ps_child_exit(0);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(-1, kill(pid, 0));
 	EXPECT_EQ(-ESRCH, pidshim_open(pid, 0, &h));
@@ -149,7 +149,7 @@ PS_TEST(open, zombie_child_opens_fine_and_wait_returns_its_status)
 
 	ASSERT_LE(0, pid);
 	if (pid == 0)
-		_exit(9);
+		ps_child_exit(9);
 	ASSERT_TRUE(ps_wait_zombie(pid, 5000 * ps_slow()));
 	ASSERT_EQ(0, pidshim_open(pid, 0, &h));
 	/* Readiness is for every backend: it already exited. */
@@ -233,12 +233,12 @@ PS_TEST(open, nonchild_pidfd_handle_or_signalfd_echild)
 			close(p[1]);
 			while (read(rel[0], &c, 1) < 0 && errno == EINTR)
 				;
-			_exit(17);
+			ps_child_exit(17);
 		}
 		close(rel[0]);
 		if (write(p[1], &g, sizeof(g)) != sizeof(g))
-			_exit(2);
-		_exit(waitpid(g, &status, 0) == g && WEXITSTATUS(status) == 17 ? 0 : 3);
+			ps_child_exit(2);
+		ps_child_exit(waitpid(g, &status, 0) == g && WEXITSTATUS(status) == 17 ? 0 : 3);
 	}
 	close(p[1]);
 	close(rel[0]);

@@ -97,7 +97,7 @@ PS_TEST(set, wait_times_out_and_never_returns_running_member)
 
 		ASSERT_LE(0, pid);
 		if (pid == 0)
-			_exit(0);
+			ps_child_exit(0);
 		t0 = ps_now_ms();
 		EXPECT_EQ(-ETIMEDOUT, pidshim_set_wait(self->s, 100, &ready));
 		EXPECT_LE(90, ps_now_ms() - t0);

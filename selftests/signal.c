@@ -128,7 +128,7 @@ static int fork_sentinel(struct sentinel *s, pid_t want)
 			;
 		sigpending(&pend);
 		c = sigismember(&pend, SIGUSR1) ? '1' : '0';
-		_exit(write(rep[1], &c, 1) == 1 ? 0 : 1);
+		ps_child_exit(write(rep[1], &c, 1) == 1 ? 0 : 1);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(cmd[0]);

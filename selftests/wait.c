@@ -406,7 +406,7 @@ static void foreign_sigchld(struct __test_metadata *_metadata)
 
 	ASSERT_LE(0, pid);
 	if (pid == 0)
-		_exit(0);
+		ps_child_exit(0);
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 }
 
@@ -526,22 +526,22 @@ static void ptraced(struct __test_metadata *_metadata, FIXTURE_DATA(wait) *self,
 		if (ptrace(PTRACE_SEIZE, child, 0, 0)) {
 			c = 'E';
 			if (write(ctl[1], &c, 1) != 1 || write(ctl[1], &errno, sizeof(int)) < 0)
-				_exit(1);
-			_exit(0);
+				ps_child_exit(1);
+			ps_child_exit(0);
 		}
 		c = 'a';
 		if (write(ctl[1], &c, 1) != 1)
-			_exit(1);
+			ps_child_exit(1);
 		/* Learn of the exit without consuming it. */
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_PID, child, &si, WEXITED | WNOWAIT | __WALL))
-			_exit(2);
+			ps_child_exit(2);
 		c = 'x';
 		if (write(ctl[1], &c, 1) != 1 || read(cmd[0], &c, 1) != 1)
-			_exit(3);
+			ps_child_exit(3);
 		if (c == 'w' && waitpid(child, &st, __WALL) != child)
-			_exit(4);
-		_exit(0);
+			ps_child_exit(4);
+		ps_child_exit(0);
 	}
 	close(ctl[1]);
 	close(cmd[0]);
