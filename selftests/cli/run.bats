@@ -58,10 +58,18 @@ teardown() {
 @test "run: 125 when pidshim itself fails (forced backend the kernel cannot serve)" {
 	# Under the 4.19 personality there are no pidfds: forcing the pidfd
 	# backend makes every spawn fail with ENOSYS, which is ours, not CMD's.
-	run --separate-stderr "$PIDSHIM" emulate 4.19 -- env PIDSHIM_BACKEND=pidfd "$PIDSHIM" run -- true
+	marker="$BATS_TEST_TMPDIR/ran"
+	run --separate-stderr "$PIDSHIM" emulate 4.19 -- env PIDSHIM_BACKEND=pidfd "$PIDSHIM" run -- touch "$marker"
 	assert_equal "$status" 125
 	assert_equal "$output" ""
-	[[ -n $stderr ]]
+	[[ $stderr == *"PIDSHIM_BACKEND=pidfd cannot run"* ]] || fail "stderr: $stderr"
+	[ ! -e "$marker" ]
+}
+
+@test "run: 125 for an unknown PIDSHIM_BACKEND, naming it" {
+	run --separate-stderr env PIDSHIM_BACKEND=bogus "$PIDSHIM" run -- true
+	assert_equal "$status" 125
+	[[ $stderr == *"PIDSHIM_BACKEND=bogus"* ]] || fail "stderr: $stderr"
 }
 
 @test "run: 125 when pidshim runs out of file descriptors" {

@@ -41,6 +41,12 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 int cli_opt_value(int argc, char **argv, int *i, const char *lng, const char *shrt,
 		  const char **val, const char *cmd);
 
+/*
+ * pidshim_backend(), explaining a failure on stderr (a forced backend the
+ * kernel cannot serve, an unknown PIDSHIM_BACKEND name) for command cmd.
+ */
+int cli_backend(const char *cmd);
+
 /* "ENOSYS" for ENOSYS, "E123" for numbers without a known name. */
 const char *cli_errno_name(int err, char *buf, size_t size);
 

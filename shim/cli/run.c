@@ -209,6 +209,8 @@ int pidshim_cmd_run(int argc, char **argv)
 		fprintf(stderr, "pidshim run: cannot set up signal forwarding: %s\n", strerror(-r));
 		return EXIT_CANCELED;
 	}
+	if (cli_backend("run") < 0)
+		return EXIT_CANCELED;
 	started = cli_now_ms();
 	r = pidshim_spawnp(&h, argv[cmd_at], NULL, NULL, &argv[cmd_at], NULL);
 	if (r < 0)

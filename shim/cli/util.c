@@ -10,10 +10,12 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "pidshim.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -167,4 +169,22 @@ void json_string_or_null(FILE *f, const char *s)
 		json_string(f, s);
 	else
 		fputs("null", f);
+}
+
+int cli_backend(const char *cmd)
+{
+	const char *forced = secure_getenv("PIDSHIM_BACKEND");
+	int b = pidshim_backend();
+
+	if (b >= 0)
+		return b;
+	if (b == -EINVAL && forced)
+		fprintf(stderr, "pidshim %s: PIDSHIM_BACKEND=%s is not a backend "
+				"(pidfd, pidfd-poll or signalfd)\n", cmd, forced);
+	else if (b == -ENOSYS && forced)
+		fprintf(stderr, "pidshim %s: the backend forced by PIDSHIM_BACKEND=%s cannot "
+				"run on this kernel (see 'pidshim probe')\n", cmd, forced);
+	else
+		fprintf(stderr, "pidshim %s: no usable backend: %s\n", cmd, strerror(-b));
+	return b;
 }

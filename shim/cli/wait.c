@@ -188,9 +188,8 @@ int pidshim_cmd_wait(int argc, char **argv)
 			goto out;
 		}
 	}
-	b = pidshim_backend();
+	b = cli_backend("wait");
 	if (b < 0) {
-		fprintf(stderr, "pidshim wait: no usable backend: %s\n", strerror(-b));
 		rc = EXIT_PROBLEM;
 		goto out;
 	}
