@@ -18,15 +18,33 @@
 
 PERS_SRC_DIR := selftests/personality
 PERS_BIN_DIR := $(BUILD)/selftests/personality
-PERS_PROGS := $(addprefix $(PERS_BIN_DIR)/,facts sigsys forced emfile backend)
+PERS_NAMES := facts sigsys forced emfile
+PERS_PROGS := $(addprefix $(PERS_BIN_DIR)/,$(PERS_NAMES) backend)
+PERS_STATIC_DIR := $(BUILD)/static/selftests/personality
+PERS_STATIC_PROGS := $(addprefix $(PERS_STATIC_DIR)/,$(PERS_NAMES) backend)
 PERSONALITY_PIDSHIM ?= $(BUILD)/pidshim
 PERSONALITIES ?=
 PERSONALITY_QUICK ?=
 TAP ?=
 
-.PHONY: personality-tests check-personalities
+.PHONY: personality-tests personality-tests-static check-personalities
 
 personality-tests: $(PERS_PROGS)
+
+# Fully static copies and a LIST of the TAP tests (each prints the kselftest
+# "# Totals:" line run-suite.sh reads; without arguments they take the
+# personality from PIDSHIM_PERSONALITY, which `pidshim emulate` sets), for
+# the qemu kernel matrix's busybox guests.
+personality-tests-static: $(PERS_STATIC_PROGS) $(PERS_STATIC_DIR)/LIST
+
+$(PERS_STATIC_PROGS): $(PERS_STATIC_DIR)/%: $(PERS_SRC_DIR)/%.c $(wildcard $(PERS_SRC_DIR)/*.h) \
+		$(INCDIR)/pidshim.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE -pthread -I$(INCDIR) -static -o $@ $< $(LIB_A)
+
+$(PERS_STATIC_DIR)/LIST: mk/personalities.mk
+	@mkdir -p $(@D)
+	printf '%s\n' $(PERS_NAMES) > $@
 
 # Linked statically against the library so they run unchanged under
 # emulate, in the kernel-matrix initramfs and from any directory.

@@ -8,7 +8,8 @@
  * output pointer.  Where the kernel can serve it, the forced backend must
  * be the one used, and work.
  *
- * Usage: PIDSHIM_BACKEND=NAME forced [PERSONALITY]
+ * Usage: [PIDSHIM_BACKEND=NAME] forced [PERSONALITY]
+ * Without PIDSHIM_BACKEND every backend is forced in turn, one process each.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -142,27 +143,63 @@ static int case_spawnp(void)
 	return spawn_case(1);
 }
 
+/* Each case runs in a fresh process: force the backend there, before the first probe. */
+static int with_forced(int b, int (*fn)(void))
+{
+	forced = b;
+	PT_CHECK(setenv("PIDSHIM_BACKEND", pidshim_backend_name(b), 1) == 0, "setenv");
+	pt_diag("PIDSHIM_BACKEND=%s under %s: %s", pidshim_backend_name(b), pers->name,
+		pm_can_serve(pers, b) ? "servable" : "cannot be served, want -ENOSYS");
+	return fn();
+}
+
+#define FORCED(b, fn)                                         \
+	static int fn##_##b(void)                             \
+	{                                                     \
+		return with_forced(PIDSHIM_BACKEND_##b, fn);  \
+	}
+#define FORCED_ALL(b) FORCED(b, case_backend) FORCED(b, case_open) FORCED(b, case_spawn) \
+	FORCED(b, case_spawnp)
+FORCED_ALL(PIDFD)
+FORCED_ALL(PIDFD_POLL)
+FORCED_ALL(SIGNALFD)
+
+#define CASES(b, name)                                                  \
+	{ name ": pidshim_backend", case_backend_##b },                 \
+	{ name ": pidshim_open", case_open_##b },                       \
+	{ name ": pidshim_spawn", case_spawn_##b },                     \
+	{ name ": pidshim_spawnp", case_spawnp_##b }
+
 static const struct pt_case cases[] = {
-	{ "pidshim_backend", case_backend },
-	{ "pidshim_open", case_open },
-	{ "pidshim_spawn", case_spawn },
-	{ "pidshim_spawnp", case_spawnp },
+	CASES(PIDFD, "pidfd"),
+	CASES(PIDFD_POLL, "pidfd-poll"),
+	CASES(SIGNALFD, "signalfd"),
 };
 
 int main(int argc, char **argv)
 {
 	const char *name = pt_personality(argc, argv);
 	const char *f = getenv("PIDSHIM_BACKEND");
+	size_t first = 0, n = sizeof(cases) / sizeof(cases[0]);
 
 	pers = pm_lookup(name);
-	for (int b = PIDSHIM_BACKEND_PIDFD; f && b <= PIDSHIM_BACKEND_SIGNALFD; b++)
-		if (!strcmp(f, pidshim_backend_name(b)))
-			forced = b;
-	if (!pers || !forced) {
-		fprintf(stderr, "usage: PIDSHIM_BACKEND=pidfd|pidfd-poll|signalfd forced [PERSONALITY]\n");
+	if (!pers) {
+		fprintf(stderr, "forced: unknown personality '%s'\n", name);
 		return 2;
 	}
-	printf("# PIDSHIM_BACKEND=%s under %s: %s\n", f, pers->name,
-	       pm_can_serve(pers, forced) ? "servable" : "cannot be served, want -ENOSYS");
-	return pt_run(cases, sizeof(cases) / sizeof(cases[0]), 20);
+	/* PIDSHIM_BACKEND set: only that backend's cases. */
+	if (f && *f) {
+		int b;
+
+		for (b = PIDSHIM_BACKEND_PIDFD; b <= PIDSHIM_BACKEND_SIGNALFD; b++)
+			if (!strcmp(f, pidshim_backend_name(b)))
+				break;
+		if (b > PIDSHIM_BACKEND_SIGNALFD) {
+			fprintf(stderr, "forced: PIDSHIM_BACKEND=%s is not a backend\n", f);
+			return 2;
+		}
+		first = (size_t)(b - PIDSHIM_BACKEND_PIDFD) * 4;
+		n = 4;
+	}
+	return pt_run(cases + first, n, 20);
 }

@@ -89,7 +89,7 @@ static inline int pt_host_kernel(void)
 
 static inline int pt_run(const struct pt_case *cases, size_t n, unsigned int timeout_s)
 {
-	int failed = 0;
+	int failed = 0, passed = 0, skipped = 0;
 
 	printf("TAP version 13\n1..%zu\n", n);
 	fflush(stdout);
@@ -125,9 +125,11 @@ static inline int pt_run(const struct pt_case *cases, size_t n, unsigned int tim
 		close(p[0]);
 		if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == PT_PASS) {
 			printf("ok %zu - %s\n", i + 1, cases[i].name);
+			passed++;
 		} else if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == PT_SKIP) {
 			printf("ok %zu - %s # SKIP %s\n", i + 1, cases[i].name,
 			       reason[0] ? reason : "(no reason given)");
+			skipped++;
 		} else {
 			if (pid < 0)
 				pt_diag("fork: %s", strerror(errno));
@@ -141,6 +143,9 @@ static inline int pt_run(const struct pt_case *cases, size_t n, unsigned int tim
 		}
 		fflush(stdout);
 	}
+	/* The kselftest harness's totals line, which selftests/run-suite.sh reads. */
+	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:0\n", passed, failed,
+	       skipped);
 	return failed ? 1 : 0;
 }
 
