@@ -128,14 +128,16 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* A global, so neither compiler drops the loop nor warns about it. */
+static volatile unsigned long burn_sink;
+
 static void burn(long ms)
 {
 	struct timespec ts;
-	volatile unsigned long x = 0;
 
 	do {
 		for (int i = 0; i < 10000; i++)
-			x += (unsigned long)i;
+			burn_sink += (unsigned long)i;
 		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	} while (ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < ms);
 }

@@ -6,8 +6,8 @@
 #
 #   selftests/run-suite.sh SUITE RESULTS_DIR [PREFIX_CMD...]
 #
-# The binaries are the names listed in $PIDSHIM_SELFTEST_DIR/LIST (default
-# build/selftests), run one after the other, each optionally behind a
+# The binaries are the names listed in $PIDSHIM_SELFTEST_DIR/LIST (default:
+# the script's own directory if it holds a LIST, else build/selftests), run one after the other, each optionally behind a
 # prefix command (valgrind, `pidshim emulate 4.19 --`, ...) and under a
 # hang timeout ($PIDSHIM_SUITE_TIMEOUT seconds per binary, default 1200,
 # times $PIDSHIM_TEST_SLOW).  All TAP output goes to RESULTS_DIR/SUITE.tap;
@@ -26,6 +26,11 @@ fi
 suite=$1
 results=$2
 shift 2
+here=$(dirname "$0")
+if [ -z "${PIDSHIM_SELFTEST_DIR:-}" ] && [ -r "$here/LIST" ]; then
+	# A copy next to the binaries (the static tree of the qemu guests).
+	PIDSHIM_SELFTEST_DIR=$here
+fi
 dir=${PIDSHIM_SELFTEST_DIR:-build/selftests}
 slow=${PIDSHIM_TEST_SLOW:-1}
 limit=$(( ${PIDSHIM_SUITE_TIMEOUT:-1200} * slow ))
