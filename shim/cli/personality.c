@@ -48,8 +48,11 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
-/* pidfd_open() flags: PIDFD_NONBLOCK (5.10) is O_NONBLOCK, PIDFD_THREAD (6.9) O_EXCL. */
-#define PERS_PIDFD_NONBLOCK O_NONBLOCK
+/*
+ * pidfd_open() flags: PIDFD_NONBLOCK (5.10) is O_NONBLOCK, PIDFD_THREAD
+ * (6.9) O_EXCL.  5.3 and 5.4 refuse any flag, so only PIDFD_THREAD needs
+ * a name here.
+ */
 #define PERS_PIDFD_THREAD O_EXCL
 
 /*
@@ -209,27 +212,6 @@ const struct personality *personality_lookup(const char *name)
 		if (strcmp(personalities[i].name, name) == 0)
 			return &personalities[i];
 	return NULL;
-}
-
-int personality_describe(const struct personality *p, char *buf, size_t size)
-{
-	size_t len = 0;
-	int n;
-
-	if (size)
-		buf[0] = '\0';
-	if (!p->facts)
-		return snprintf(buf, size, "no filter");
-	for (size_t i = 0; i < N_FACTS; i++) {
-		if (!(p->facts & facts[i].bit))
-			continue;
-		n = snprintf(len < size ? buf + len : NULL, len < size ? size - len : 0, "%s%s",
-			     len ? "; " : "", facts[i].what);
-		if (n < 0)
-			return n;
-		len += (size_t)n;
-	}
-	return (int)len;
 }
 
 void personality_print_table(FILE *f)

@@ -30,13 +30,6 @@ const struct personality *personality_lookup(const char *name);
 /* The i-th personality of the table (newest kernel first), or NULL past the end. */
 const struct personality *personality_get(size_t i);
 
-/*
- * Write a one-line description of what the personality's filter does
- * ("pidfd_open, clone3 -> ENOSYS; waitid(P_PIDFD) -> EINVAL ...") into buf.
- * Returns the length snprintf would have written.
- */
-int personality_describe(const struct personality *p, char *buf, size_t size);
-
 /* Print the table (name, expected backend, what the filter does) to f. */
 void personality_print_table(FILE *f);
 
