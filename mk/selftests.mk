@@ -64,15 +64,18 @@ $(SELFT_STATIC_DIR)/run-suite.sh: selftests/run-suite.sh
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-check-selftests: selftests
+# Each check target writes its counts even when the build fails (one failure).
+SELFT_BUILD_OR_FAIL = @mkdir -p $(BUILD)/results; if ! $(MAKE) --no-print-directory $(1); then \
+	echo "0 1 0" > $(BUILD)/results/$(2).count; exit 1; fi
+
+check-selftests:
+	$(call SELFT_BUILD_OR_FAIL,selftests,selftests)
 	$(call SELFT_RUN_ENV,$(SELFT_DIR)) sh selftests/run-suite.sh selftests $(BUILD)/results
 
 # The sanitizer build lives in its own tree so it never mixes objects with
 # the plain one.  PIDSHIM_TEST_SLOW=2: ASan slows spawn and exit a little.
 check-asan:
-	@mkdir -p $(BUILD)/results
-	@if ! $(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 lib selftests; then \
-		echo "0 1 0" > $(BUILD)/results/selftests-asan.count; exit 1; fi
+	$(call SELFT_BUILD_OR_FAIL,BUILD=$(BUILD)/asan SANITIZE=1 lib selftests,selftests-asan)
 	ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
 	PIDSHIM_TEST_SLOW=2 $(call SELFT_RUN_ENV,$(BUILD)/asan/selftests) \
@@ -82,8 +85,8 @@ check-asan:
 # in a test's own process make it exit 99, so the harness fails that test.
 SELFT_VALGRIND_OPTS := -q --error-exitcode=99 --track-fds=yes --leak-check=full \
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite --trace-children=no
-check-valgrind: selftests
-	@mkdir -p $(BUILD)/results
+check-valgrind:
+	$(call SELFT_BUILD_OR_FAIL,selftests,selftests-valgrind)
 	@vg=$$(ci/get-valgrind.sh) || { echo "0 1 0" > $(BUILD)/results/selftests-valgrind.count; exit 1; }; \
 	echo "valgrind: $$vg"; \
 	PIDSHIM_TEST_QUICK=1 PIDSHIM_TEST_SLOW=10 $(call SELFT_RUN_ENV,$(SELFT_DIR)) \
