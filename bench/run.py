@@ -143,20 +143,27 @@ def bench_b1(impls, raw, p, res):
     out = []
     for conc in (1, 32):
         ns = {i.name: [] for i in impls}
-        chunk = p.b1_n // p.b1_chunks
+        ratio = {i.name: [] for i in impls}
+        chunks = {i.name: [] for i in impls}
+        # At concurrency 32 a chunk must be long next to its ramp-up.
+        n_chunks = p.b1_chunks if conc == 1 else max(1, p.b1_chunks // 4)
+        chunk = p.b1_n // n_chunks
         for rep in range(p.reps):
             # Each repetition's children run in chunks, the implementations
-            # taking turns in a rotating order: a burst of load from other
-            # processes then hits them all about equally.
-            tot = {i.name: 0 for i in impls}
-            for c in range(p.b1_chunks):
-                k = (rep * p.b1_chunks + c) % len(impls)
+            # taking turns in a rotating order; the repetition's ratio is the
+            # median of the per-round ratios, so a burst of load from other
+            # processes during one round does not decide it.
+            per = {i.name: [] for i in impls}
+            for c in range(n_chunks):
+                k = (rep * n_chunks + c) % len(impls)
                 for i in impls[k:] + impls[:k]:
                     lines, _ = run_json(i, ["b1", "/bin/true", chunk, conc])
-                    tot[i.name] += lines[0]["ns"]
+                    per[i.name].append(lines[0]["ns"] / chunk)
             for i in impls:
-                ns[i.name].append(tot[i.name] / (chunk * p.b1_chunks))
-        ratio = {n: [ns[raw.name][r] / v[r] for r in range(p.reps)] for n, v in ns.items()}
+                ns[i.name].append(sum(per[i.name]) / n_chunks)
+                ratio[i.name].append(med([per[raw.name][c] / per[i.name][c]
+                                          for c in range(n_chunks)]))
+                chunks[i.name].append(per[i.name])
         rows, data = [], {}
         for i in impls:
             s = summary(ratio[i.name])
@@ -177,14 +184,15 @@ def bench_b1(impls, raw, p, res):
             rows.append([i.name, fmt_us(med(ns[i.name])), "%.0f" % (1e9 / med(ns[i.name])),
                          fmt_ratio(s), note])
             data[i.name] = {"ns_per_child": ns[i.name], "throughput_ratio": s,
-                            "target": note}
+                            "chunk_ns_per_child": chunks[i.name], "target": note}
         res["b1"]["conc%d" % conc] = data
         out.append("### B1 spawn+wait throughput, %d children of /bin/true, concurrency %d\n\n"
                    % (p.b1_n, conc) +
                    "Ratio = raw posix_spawn+waitpid time / implementation time (higher is "
-                   "faster; median [min-max] of %d paired repetitions, each run as %d "
-                   "interleaved chunks of %d children per implementation).\n\n"
-                   % (p.reps, p.b1_chunks, chunk) +
+                   "faster; median [min-max] of %d repetitions, each run as %d rounds in "
+                   "which every implementation spawns %d children in turn; a repetition's "
+                   "ratio is the median of its rounds' ratios).\n\n"
+                   % (p.reps, n_chunks, chunk) +
                    table(["implementation", "us/child", "children/s", "throughput vs raw",
                           "target"], rows))
     return out
