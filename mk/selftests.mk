@@ -44,7 +44,7 @@ $(SELFT_HARNESS_STAMP):
 	@mkdir -p $(dir $@)
 	ci/get-harness.sh > $@.tmp && mv $@.tmp $@
 
-$(SELFT_BINS): $(SELFT_DIR)/%: selftests/%.c $(SELFT_HDRS) $(LIB_SO) $(SELFT_HARNESS_STAMP)
+$(SELFT_BINS): $(SELFT_DIR)/%: selftests/%.c $(SELFT_HDRS) $(LIB_SO_DEV) $(SELFT_HARNESS_STAMP)
 	$(CC) $(SELFT_CFLAGS) -o $@ $< -L$(BUILD) -lpidshim \
 		-Wl,-rpath,$(abspath $(BUILD)) $(LDFLAGS_COMMON)
 
