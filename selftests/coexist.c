@@ -87,9 +87,14 @@ PS_TEST(coexist, waitpid_own_pid_sees_its_own_status)
 	EXPECT_EQ(5, run_to_exit(self->h));
 }
 
-/* A zombie of ours that no handle names stays a zombie for its owner. */
-PS_TEST(coexist, foreign_zombie_is_left_to_its_owner)
+/*
+ * A zombie of ours that no handle names stays a zombie for its owner, and
+ * while it lingers the library neither spins (CPU stays low) nor goes
+ * blind: its own children's exits are still seen within 100 ms.
+ */
+PS_TEST(coexist, foreign_zombie_is_left_to_its_owner_without_spinning)
 {
+	int64_t cpu0, cpu;
 	pid_t pid;
 	int st;
 
@@ -99,15 +104,28 @@ PS_TEST(coexist, foreign_zombie_is_left_to_its_owner)
 	if (pid == 0)
 		ps_child_exit(44);
 	ASSERT_TRUE(ps_wait_zombie(pid, 5000 * ps_slow()));
-	/* Library traffic meanwhile: spawns, exits, waits. */
+	/* Library traffic meanwhile: spawns, exits, readiness, waits. */
 	for (int i = 0; i < 5; i++) {
 		struct pidshim *o = NULL;
+		int rel = -1;
 
-		ASSERT_EQ(0, ps_spawn_helper(&o, -1, -1, "exit", "0", NULL));
-		EXPECT_EQ(0, run_to_exit(o));
+		ASSERT_EQ(0, ps_spawn_blocker(&o, &rel, i));
+		close(rel);
+		EXPECT_TRUE(ps_readable(pidshim_fd(o), 100 * ps_slow() + 50))
+		{
+			TH_LOG("exit %d not seen within 100 ms while a foreign zombie lingers", i);
+		}
+		EXPECT_EQ(i, run_to_exit(o));
 		pidshim_close(o);
 	}
-	ps_sleep_ms(100);
+	cpu0 = ps_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	ps_sleep_ms(500);
+	cpu = (ps_clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0) / 1000000;
+	EXPECT_GT(100 * ps_slow(), cpu)
+	{
+		TH_LOG("%lld ms CPU in 500 ms idle with a foreign zombie: spinning",
+		       (long long)cpu);
+	}
 	EXPECT_EQ('Z', ps_proc_state(pid));
 	ASSERT_EQ(pid, waitpid(pid, &st, WNOHANG));
 	EXPECT_EQ(44, WEXITSTATUS(st));
