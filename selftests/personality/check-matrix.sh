@@ -192,6 +192,9 @@ EOF
 	mode=full
 	[ "$q" = 1 ] && mode=quick
 	echo "$p $expect ${got%% *} $pass $fail $skip $secs $mode" >> "$matrix_rows"
+	printf 'personality %-15s backend %-11s %4d passed %3d failed %4d skipped  (%ss, suite %s)\n' \
+		"$p" "${got%% *}" "$pass" "$fail" "$skip" "$secs" "$mode"
+	grep '^not ok' "$results/personality-$p.tap" | sed 's/^/    /'
 	total_fail=$((total_fail + fail))
 done
 
