@@ -161,6 +161,7 @@ static int do_lat(int argc, char **argv)
 	char *stamp_argv[] = { child_path, "stamp", fdbuf, delaybuf, NULL };
 	int trials, reps, in_loop, r;
 	char *klist, *tok, *save = NULL;
+	struct rlimit rl;
 	uint64_t *lat;
 
 	if (argc != 7)
@@ -181,6 +182,14 @@ static int do_lat(int argc, char **argv)
 
 		if (k > BENCH_MAX_IDLE)
 			bench_die("K too large", EINVAL);
+		/* Up to 2 fds per tracked child, plus the loop's own. */
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+		    (rlim_t)k * 2 + 64 > rl.rlim_cur) {
+			print_head("lat-skip");
+			printf(",\"k\":%d,\"reason\":\"RLIMIT_NOFILE %llu too low\"}\n", k,
+			       (unsigned long long)rl.rlim_cur);
+			continue;
+		}
 		if (k > 0) {
 			r = bench_impl.track_idle(idle_argv, k, in_loop);
 			if (r < 0)

@@ -253,10 +253,14 @@ def bench_b3(impls, raw, p, res, outdir):
         lines, _ = run_json(i, ["lat", ",".join(map(str, ks)), p.b3_trials, p.reps,
                                 p.delay_us, "loop"])
         by_k = lat_samples(lines)
-        cost[i.name] = {k: [med(xs) for xs in by_k[k]] for k in ks}
-        res["b3"][i.name] = {"k": {str(k): {"rep_median_ns": cost[i.name][k],
-                                            "summary": summary(cost[i.name][k])}
-                                   for k in ks}}
+        for l in lines:
+            if l["b"] == "lat-skip":
+                log("bench: B3 %s K=%d not run: %s" % (i.name, l["k"], l["reason"]))
+        cost[i.name] = {k: [med(xs) for xs in by_k[k]] for k in ks if k in by_k}
+        res["b3"][i.name] = {"k": {str(k): {"rep_median_ns": v, "summary": summary(v)}
+                                   for k, v in cost[i.name].items()}}
+    # Only the K every implementation could run (RLIMIT_NOFILE may cap it).
+    ks = [k for k in ks if all(k in cost[i.name] for i in impls)]
     rows = []
     k_lo, k_hi = (10 if 10 in ks else ks[0]), ks[-1]
     for i in impls:
@@ -589,7 +593,7 @@ def main():
     p.b1_chunks = 20 if not p.quick else 2
     p.b2_trials = 2000 // q
     p.b3_k = [1, 10, 100, 1000, 4000]
-    p.b3_trials = 11 if not p.quick else 3
+    p.b3_trials = 21 if not p.quick else 5
     p.b4_n = 1000 // q
     p.b5_lo, p.b5_hi = 5, 35
     p.delay_us = 1000
@@ -627,11 +631,19 @@ def main():
              ("b3", lambda: bench_b3(impls, raw, p, res, outdir)),
              ("b4", lambda: bench_b4(impls, raw, p, res, p.lib)),
              ("b5", lambda: bench_b5(impls, raw, p, res, p.lib))]
+    failed = []
     for name, fn in steps:
         if name not in only:
             continue
         log("bench: %s" % name.upper())
-        for t in fn():
+        try:
+            tables = fn()
+        except (RuntimeError, OSError, subprocess.SubprocessError, KeyError) as e:
+            # One broken benchmark must not cost the others' results.
+            failed.append(name)
+            tables = ["### %s failed\n\n%s" % (name.upper(), e)]
+            res[name] = {"error": str(e)}
+        for t in tables:
             print(t + "\n", flush=True)
             out.append(t)
     m = res["machine"]
@@ -651,6 +663,9 @@ def main():
         f.write(head + "\n" + "\n\n".join(out) + "\n")
     misses = sum(t.count("MISS") for t in out)
     print("bench: %d target(s) missed; results in %s" % (misses, os.path.join(outdir, "results.json")))
+    if failed:
+        print("bench: failed to run: %s" % ", ".join(failed))
+        sys.exit(1)
 
 
 if __name__ == "__main__":
