@@ -35,7 +35,8 @@ int main(int argc, char **argv)
 		struct timespec ts;
 		long delay = atol(argv[3]);
 
-		page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, atoi(argv[2]), 0);
+		page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, atoi(argv[2]),
+			    0);
 		if (page == MAP_FAILED)
 			_exit(3);
 		if (delay > 0) {

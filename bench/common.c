@@ -46,7 +46,8 @@ uint64_t bench_now_ns(void)
 
 void bench_die(const char *what, int err)
 {
-	fprintf(stderr, "bench %s: %s: %s\n", bench_impl.name, what, strerror(err < 0 ? -err : err));
+	fprintf(stderr, "bench %s: %s: %s\n", bench_impl.name, what,
+		strerror(err < 0 ? -err : err));
 	exit(1);
 }
 
@@ -132,7 +133,8 @@ static void print_head(const char *what)
 	if (d && !*d)
 		d = NULL;
 
-	printf("{\"b\":\"%s\",\"impl\":\"%s\"%s%s", what, bench_impl.name, d ? "," : "", d ? d : "");
+	printf("{\"b\":\"%s\",\"impl\":\"%s\"%s%s", what, bench_impl.name, d ? "," : "",
+	       d ? d : "");
 }
 
 static int do_b1(int argc, char **argv)
@@ -150,7 +152,8 @@ static int do_b1(int argc, char **argv)
 	if (r < 0)
 		bench_die("spawn_wait", r);
 	print_head("b1");
-	printf(",\"n\":%d,\"conc\":%d,\"ns\":%llu}\n", n, conc, (unsigned long long)(t1 - t0));
+	printf(",\"n\":%d,\"conc\":%d,\"ns\":%llu}\n", n, conc,
+	       (unsigned long long)(t1 - t0));
 	return 0;
 }
 
@@ -186,8 +189,8 @@ static int do_lat(int argc, char **argv)
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 		    (rlim_t)k * 2 + 64 > rl.rlim_cur) {
 			print_head("lat-skip");
-			printf(",\"k\":%d,\"reason\":\"RLIMIT_NOFILE %llu too low\"}\n", k,
-			       (unsigned long long)rl.rlim_cur);
+			printf(",\"k\":%d,\"reason\":\"RLIMIT_NOFILE %llu too low\"}\n",
+			       k, (unsigned long long)rl.rlim_cur);
 			continue;
 		}
 		if (k > 0) {
@@ -206,14 +209,17 @@ static int do_lat(int argc, char **argv)
 				if (r < 0)
 					bench_die("probe", r);
 				if (*stamp == 0 || *stamp > woke)
-					bench_die("helper did not stamp before its exit was seen", EPROTO);
+					bench_die("helper did not stamp before its exit "
+						  "was seen",
+						  EPROTO);
 				lat[i] = woke - *stamp;
 			}
 			print_head("lat");
-			printf(",\"k\":%d,\"rep\":%d,\"mode\":\"%s\",\"lat_ns\":[", k, rep,
-			       in_loop ? "loop" : "wait");
+			printf(",\"k\":%d,\"rep\":%d,\"mode\":\"%s\",\"lat_ns\":[", k,
+			       rep, in_loop ? "loop" : "wait");
 			for (int i = 0; i < trials; i++)
-				printf("%s%llu", i ? "," : "", (unsigned long long)lat[i]);
+				printf("%s%llu", i ? "," : "",
+				       (unsigned long long)lat[i]);
 			printf("]}\n");
 			fflush(stdout);
 		}

@@ -59,8 +59,8 @@ static int spawn(char *const argv[], enum kind kind, GPid *ret)
 	GPid pid;
 
 	if (!g_spawn_async(NULL, (gchar **)argv, NULL,
-			   G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_LEAVE_DESCRIPTORS_OPEN, NULL, NULL,
-			   &pid, &err)) {
+			   G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_LEAVE_DESCRIPTORS_OPEN,
+			   NULL, NULL, &pid, &err)) {
 		int r = err->domain == G_SPAWN_ERROR ? -EIO : -EINVAL;
 
 		g_printerr("g_spawn_async: %s\n", err->message);

@@ -35,7 +35,8 @@ static int n_idle;
 static sd_event_source *done_src[BENCH_MAX_IDLE + 64];
 static int n_done;
 
-static int spawn(char *const argv[], enum kind kind, pid_t *pid_ret, sd_event_source **src_ret);
+static int spawn(char *const argv[], enum kind kind, pid_t *pid_ret,
+		 sd_event_source **src_ret);
 
 static int on_child(sd_event_source *s, const siginfo_t *si, void *data)
 {
@@ -72,7 +73,8 @@ static void run_once(void)
 		sd_event_source_unref(done_src[--n_done]);
 }
 
-static int spawn(char *const argv[], enum kind kind, pid_t *pid_ret, sd_event_source **src_ret)
+static int spawn(char *const argv[], enum kind kind, pid_t *pid_ret,
+		 sd_event_source **src_ret)
 {
 	sd_event_source *s;
 	pid_t pid;

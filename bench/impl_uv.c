@@ -34,7 +34,8 @@ static void on_close(uv_handle_t *h)
 	free(h->data);
 }
 
-static int spawn(const char *file, char *const argv[], enum kind kind, struct child **ret);
+static int spawn(const char *file, char *const argv[], enum kind kind,
+		 struct child **ret);
 
 static void on_exit_cb(uv_process_t *p, int64_t status, int term_signal)
 {

@@ -60,7 +60,8 @@ static long pidfd_send_signal_by_kill(int pidfd, int sig)
 			pid = strtol(line + 4, NULL, 10);
 	fclose(f);
 	if (pid <= 0) {
-		errno = pid == -1 ? EBADF : ESRCH; /* not a pidfd; or reaped (-1 "Pid:") */
+		errno = pid == -1 ? EBADF
+				  : ESRCH; /* not a pidfd; or reaped (-1 "Pid:") */
 		return -1;
 	}
 	return kill((pid_t)pid, sig);
