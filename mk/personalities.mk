@@ -19,7 +19,7 @@
 PERS_SRC_DIR := selftests/personality
 PERS_BIN_DIR := $(BUILD)/selftests/personality
 PERS_NAMES := facts sigsys forced emfile
-PERS_PROGS := $(addprefix $(PERS_BIN_DIR)/,$(PERS_NAMES) backend)
+PERS_PROGS := $(addprefix $(PERS_BIN_DIR)/,$(PERS_NAMES) backend emulate-errors)
 PERS_STATIC_DIR := $(BUILD)/static/selftests/personality
 PERS_STATIC_PROGS := $(addprefix $(PERS_STATIC_DIR)/,$(PERS_NAMES) backend)
 PERSONALITY_PIDSHIM ?= $(BUILD)/pidshim

@@ -163,6 +163,10 @@ for p in $names; do
 		run_tap "$t" "$d/$t.tap" env -u PIDSHIM_BACKEND \
 			"$pidshim" emulate "$p" -- "$bindir/$t" "$p"
 	done
+	# emulate itself where seccomp is refused: once, with the native row.
+	if [ "$p" = native ]; then
+		run_tap emulate "$d/emulate-errors.tap" "$bindir/emulate-errors" "$pidshim"
+	fi
 	# forced sets PIDSHIM_BACKEND to each backend in turn itself.
 	run_tap forced "$d/forced.tap" env -u PIDSHIM_BACKEND \
 		"$pidshim" emulate "$p" -- "$bindir/forced" "$p"

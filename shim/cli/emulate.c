@@ -116,8 +116,15 @@ int pidshim_cmd_emulate(int argc, char **argv)
 
 	rc = personality_apply(p->name);
 	if (rc < 0) {
-		fprintf(stderr, "pidshim emulate: cannot install the seccomp filter of '%s': %s\n",
-			p->name, strerror(-rc));
+		/* Never run CMD unfiltered: it would test the wrong kernel and pass. */
+		const char *hint = "";
+
+		if (rc == -EPERM || rc == -EACCES)
+			hint = " (seccomp is refused here, e.g. by a container's own filter)";
+		else if (rc == -ENOSYS || rc == -EINVAL)
+			hint = " (this kernel lacks seccomp filters)";
+		fprintf(stderr, "pidshim emulate: cannot install the seccomp filter of '%s': %s%s\n",
+			p->name, strerror(-rc), hint);
 		return EXIT_CANCELED;
 	}
 	/* Tell the command (and `pidshim probe`) what it runs under. */

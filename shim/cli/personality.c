@@ -344,8 +344,17 @@ int personality_apply(const char *name)
 			rc = add_rule(ctx, action, &f->rules[j], resolve(&f->rules[j], &unused));
 		}
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		errno = 0;
 		rc = seccomp_load(ctx);
+		/*
+		 * libseccomp 2.5.4 folds an errno it does not document (EPERM
+		 * from a sandbox that refuses seccomp, say) into -EFAULT even
+		 * with SYSRAWRC set; errno still holds the kernel's answer.
+		 */
+		if (rc == -EFAULT && errno > 0)
+			rc = -errno;
+	}
 	seccomp_release(ctx);
 	return rc > 0 ? -rc : rc;
 }
