@@ -72,14 +72,20 @@ tap_plan_ok() {
 	END { exit !(seen && n == plan) }' "$1"
 }
 
-# flatten PREFIX FILE: renumber-ready "ok - PREFIX: desc" lines, comments kept.
+# flatten PREFIX FILE: renumber-ready "ok - PREFIX: desc" lines, comments
+# kept.  The kselftest harness prints a skipped test as "ok N # SKIP why"
+# without its name: take the name from the "#  RUN  name ..." line before.
 flatten() {
 	awk -v pre="$1" '
+	/^#  RUN / { run = $3 }
 	/^(not ok|ok)([ \t]|$)/ {
 		st = ($1 == "not") ? "not ok" : "ok"
 		line = $0
 		sub(/^(not ok|ok)[ \t]*[0-9]*[ \t]*(-[ \t]*)?/, "", line)
+		if (line ~ /^#/ && run != "")
+			line = run " " line
 		print st " - " pre ": " line
+		run = ""
 		next
 	}
 	/^#/ { print; next }
