@@ -374,6 +374,23 @@ static inline int ps_spawn_blocker(struct pidshim **h, int *release, int code)
 	return 0;
 }
 
+/*
+ * Fills buf with DIR/name.XXXXXX for mkstemp/mkdtemp, DIR being $TMPDIR
+ * or the first writable of /tmp, /dev/shm, / (a busybox initramfs of the
+ * kernel matrix may have no /tmp).
+ */
+static inline char *ps_tmpname(char *buf, size_t size, const char *name)
+{
+	static const char *const dirs[] = { "/tmp", "/dev/shm", "/" };
+	const char *dir = getenv("TMPDIR");
+	size_t i;
+
+	for (i = 0; (!dir || !*dir || access(dir, W_OK)) && i < 3; i++)
+		dir = dirs[i];
+	snprintf(buf, size, "%s/%s.XXXXXX", strcmp(dir, "/") ? dir : "", name);
+	return buf;
+}
+
 /* ---- processes --------------------------------------------------------- */
 
 /*

@@ -129,8 +129,8 @@ PS_TEST(spawn, missing_program_gives_enoent_no_zombie_no_fd)
 
 PS_TEST(spawn, non_executable_file_gives_eacces)
 {
-	char path[] = "/tmp/pidshim-noexec.XXXXXX";
-	char *argv[] = { path, NULL };
+	char path[PATH_MAX];
+	char *argv[] = { ps_tmpname(path, sizeof(path), "pidshim-noexec"), NULL };
 	struct pidshim *h = SENTINEL;
 	int fd;
 

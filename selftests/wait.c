@@ -167,7 +167,7 @@ PS_TEST(wait, status_word_of_sigkill)
 
 static void rm_dir(const char *dir)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX + 256];
 	struct dirent *e;
 	DIR *d = opendir(dir);
 
@@ -190,7 +190,7 @@ static void rm_dir(const char *dir)
  */
 PS_TEST(wait, status_word_of_core_dump_matches_kernel)
 {
-	char dir[] = "/tmp/pidshim-core.XXXXXX";
+	char dir[PATH_MAX];
 	char sig[8];
 	char *argv[] = { (char *)ps_helper(), (char *)"dump", dir, sig, NULL };
 	struct pidshim_exit ex;
@@ -199,7 +199,7 @@ PS_TEST(wait, status_word_of_core_dump_matches_kernel)
 	int st;
 
 	snprintf(sig, sizeof(sig), "%d", SIGQUIT);
-	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_NE(NULL, mkdtemp(ps_tmpname(dir, sizeof(dir), "pidshim-core")));
 	ASSERT_EQ(0, posix_spawn(&pid, argv[0], NULL, NULL, argv, NULL));
 	memset(&raw, 0, sizeof(raw));
 	ASSERT_EQ(0, waitid(P_PID, pid, &raw, WEXITED));
