@@ -291,6 +291,76 @@ PS_TEST(set, set_fd_in_epoll_loop_reports_every_exit)
 	close(ep);
 }
 
+PS_TEST(set, set_fd_readable_in_poll_when_member_exits)
+{
+	struct pidshim *ready = NULL;
+
+	add_blockers(_metadata, self);
+	ps_close(&self->release[2]);
+	EXPECT_TRUE(ps_readable(pidshim_set_fd(self->s), 5000 * ps_slow()));
+	ASSERT_EQ(0, pidshim_set_wait(self->s, 0, &ready));
+	EXPECT_EQ(self->h[2], ready);
+	reap(_metadata, self, 2);
+}
+
+struct spinner {
+	volatile int stop;
+	int errors;
+};
+
+/* Spawns and reaps children non-stop: their exec windows hold fd copies. */
+static void *spawn_loop(void *arg)
+{
+	struct spinner *sp = arg;
+	struct pidshim_exit ex;
+
+	while (!__atomic_load_n(&sp->stop, __ATOMIC_SEQ_CST)) {
+		struct pidshim *h = NULL;
+
+		if (ps_spawn_helper(&h, -1, -1, "exit", "0", NULL) || pidshim_wait(h, &ex))
+			sp->errors++;
+		pidshim_close(h);
+	}
+	return NULL;
+}
+
+/*
+ * A closed member is never reported, even when a posix_spawn child of
+ * another thread held a copy of its fd at the time of the close (an epoll
+ * entry outlives close() unless it is removed first): set_wait must not
+ * hand back the freed handle when that process exits.
+ */
+PS_TEST(set, closed_member_never_reported_while_other_thread_spawns)
+{
+	struct spinner sp = { 0, 0 };
+	struct pidshim *ready;
+	pthread_t t;
+	int rounds = ps_scaled(50), i, r;
+
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h[0], &self->release[0], 10));
+	ASSERT_EQ(0, pidshim_set_add(self->s, self->h[0])); /* stays running */
+	ASSERT_EQ(0, pthread_create(&t, NULL, spawn_loop, &sp));
+	for (i = 0; i < rounds; i++) {
+		ASSERT_EQ(0, ps_spawn_blocker(&self->h[1], &self->release[1], 11));
+		ASSERT_EQ(0, pidshim_set_add(self->s, self->h[1]));
+		pidshim_close(self->h[1]);
+		self->h[1] = NULL;
+		ps_close(&self->release[1]);
+		ready = NULL;
+		r = pidshim_set_wait(self->s, 30, &ready);
+		EXPECT_EQ(-ETIMEDOUT, r)
+		{
+			TH_LOG("round %d: set_wait gave %d, member %p (the running one is %p)", i, r,
+			       (void *)ready, (void *)self->h[0]);
+		}
+		if (r != -ETIMEDOUT)
+			break;
+	}
+	__atomic_store_n(&sp.stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, sp.errors);
+}
+
 PS_TEST(set, free_leaves_member_handles_usable)
 {
 	struct pidshim_exit ex;

@@ -472,6 +472,25 @@ PS_TEST(wait, fd_not_readable_before_exit)
 }
 
 /*
+ * After a spurious wake-up (a foreign SIGCHLD on signalfd) a blocking wait
+ * still blocks until the real exit and returns the true status (async-pidfd
+ * once returned garbage here).
+ */
+PS_TEST(wait, wait_after_spurious_readiness_still_blocks)
+{
+	struct pidshim_exit ex;
+
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 31));
+	foreign_sigchld(_metadata);
+	ps_readable(pidshim_fd(self->h), 50);
+	EXPECT_EQ(-ETIMEDOUT, pidshim_wait_timeout(self->h, 200, &ex));
+	EXPECT_EQ(-EAGAIN, pidshim_try_wait(self->h, &ex));
+	ps_close(&self->release);
+	ASSERT_EQ(0, pidshim_wait(self->h, &ex));
+	expect_exited(_metadata, &ex, pidshim_pid(self->h), 31);
+}
+
+/*
  * An epoll loop on the fd while the child runs and foreign children exit:
  * at most one wake-up per foreign SIGCHLD on signalfd (none on pidfd),
  * each answered by try_wait -EAGAIN, never a spin.
