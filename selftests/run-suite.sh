@@ -51,7 +51,8 @@ if [ ! -r "$dir/LIST" ]; then
 	exit 1
 fi
 
-out=$(mktemp "${TMPDIR:-/tmp}/pidshim-suite.XXXXXX") || exit 1
+# Scratch file in the results dir: a busybox initramfs may have no /tmp.
+out=$results/.$suite.$$.out
 trap 'rm -f "$out"' EXIT
 
 # Runs "$@" with a hang timeout; returns its status, 137 when killed.
