@@ -27,8 +27,10 @@ SELFT_HDRS := selftests/pstest.h $(INCDIR)/pidshim.h
 SELFT_HARNESS_STAMP := $(BUILD)/selftests/.harness
 # The harness defines non-static functions without prototypes and passes
 # its format strings on through vprintf.
+# The stamp fills the cache once (also for make -j); each compile asks the
+# script again, which only prints the dir, or re-extracts a wiped cache.
 SELFT_CFLAGS = $(CFLAGS_COMMON) -Wno-missing-prototypes -Wno-format-nonliteral -I$(INCDIR) -Iselftests \
-	-I$$(cat $(SELFT_HARNESS_STAMP))
+	-I$$(ci/get-harness.sh)
 # The helper is the spawned child: no sanitizer runtime, static for speed.
 SELFT_HELPER_CFLAGS := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE
 SELFT_RUN_ENV = PIDSHIM_SELFTEST_DIR=$(1) PIDSHIM_TEST_HELPER=$(1)/helper
