@@ -279,6 +279,9 @@ PS_TEST(open, nonchild_pidfd_handle_or_signalfd_echild)
 		EXPECT_EQ(CLD_EXITED, w.ex.info.si_code);
 		EXPECT_EQ(17, w.ex.info.si_status);
 		EXPECT_EQ(gc, w.ex.info.si_pid);
+		/* pidshim.h: no rusage exists for a non-child's exit. */
+		EXPECT_EQ(0, w.ex.rusage.ru_utime.tv_sec + w.ex.rusage.ru_utime.tv_usec +
+				     w.ex.rusage.ru_stime.tv_sec + w.ex.rusage.ru_stime.tv_usec);
 	} else {
 		EXPECT_EQ(-ECHILD, w.ret);
 	}

@@ -55,9 +55,14 @@ PS_TEST(wait, fills_siginfo_and_status_word_of_exit_42)
 	struct pidshim_exit ex;
 	int st;
 
+	pid_t pid;
+
 	ASSERT_EQ(0, ps_spawn_helper(&self->h, -1, -1, "exit", "42", NULL));
+	pid = pidshim_pid(self->h);
+	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, pidshim_wait(self->h, &ex));
-	expect_exited(_metadata, &ex, pidshim_pid(self->h), 42);
+	expect_exited(_metadata, &ex, pid, 42);
+	EXPECT_EQ(pid, pidshim_pid(self->h)); /* still the number after the reap */
 	EXPECT_EQ(getuid(), ex.info.si_uid);
 	st = pidshim_exit_status(&ex);
 	EXPECT_TRUE(WIFEXITED(st));
