@@ -87,6 +87,28 @@ PS_TEST(sig, exited_but_unreaped_process_gets_0)
 	EXPECT_EQ(-ESRCH, pidshim_send_signal(self->h, SIGTERM));
 }
 
+/*
+ * No permission: our child keeps running as root after this test process
+ * drops every uid to nobody, so signalling it is refused (-EPERM), while
+ * waiting for it still works.
+ */
+PS_TEST(sig, no_permission_gives_eperm)
+{
+	struct pidshim_exit ex;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs CAP_SETUID to run a child as another user");
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 6));
+	ASSERT_EQ(0, setresgid(65534, 65534, 65534));
+	ASSERT_EQ(0, setresuid(65534, 65534, 65534));
+	EXPECT_EQ(-EPERM, pidshim_send_signal(self->h, SIGTERM));
+	EXPECT_EQ(-EPERM, pidshim_send_signal(self->h, 0));
+	ps_close(&self->release);
+	ASSERT_EQ(0, pidshim_wait(self->h, &ex));
+	EXPECT_EQ(CLD_EXITED, ex.info.si_code);
+	EXPECT_EQ(6, ex.info.si_status);
+}
+
 /* ---- PID reuse sentinels ------------------------------------------------ */
 
 struct sentinel {
