@@ -86,9 +86,19 @@ done
 for k in $extra; do
 	case $k in
 	*=*) name=${k%%=*} path=${k#*=} ;;
-	*) path=$k; name=$(basename "$k"); name=${name#vmlinuz-}; name=${name#vmlinuz} ;;
+	*)
+		# vmlinuz-6.6.1 -> 6.6.1; .../linux-6.6/arch/x86/boot/bzImage -> boot
+		path=$k name=$(basename "$k")
+		name=${name#vmlinuz-} name=${name#vmlinuz} name=${name#bzImage}
+		[ -n "$name" ] || name=$(basename "$(dirname "$k")")
+		;;
 	esac
 	name=$(printf '%s' "${name:-extra}" | tr -c 'A-Za-z0-9._+-' '_')
+	# Names are file names and table rows: keep them unique.
+	base=$name i=1
+	while cut -f1 "$klist" | grep -qxF "$name" || [ "$name" = host ]; do
+		i=$((i + 1)) name=$base-$i
+	done
 	[ -r "$path" ] || die "KERNELS: cannot read $path"
 	printf '%s\t%s\n' "$name" "$(cd "$(dirname "$path")" && pwd)/$(basename "$path")" >> "$klist"
 done
