@@ -38,7 +38,8 @@ static int run_to_exit(struct pidshim *h)
 
 	if (r < 0)
 		return r;
-	return ex.info.si_code == CLD_EXITED ? ex.info.si_status : 1000 + ex.info.si_status;
+	return ex.info.si_code == CLD_EXITED ? ex.info.si_status
+					     : 1000 + ex.info.si_status;
 }
 
 PS_TEST(coexist, system_exit_3_sees_its_own_status)
@@ -113,7 +114,9 @@ PS_TEST(coexist, foreign_zombie_is_left_to_its_owner_without_spinning)
 		close(rel);
 		EXPECT_TRUE(ps_readable(pidshim_fd(o), 100 * ps_slow() + 50))
 		{
-			TH_LOG("exit %d not seen within 100 ms while a foreign zombie lingers", i);
+			TH_LOG("exit %d not seen within 100 ms while a foreign zombie "
+			       "lingers",
+			       i);
 		}
 		EXPECT_EQ(i, run_to_exit(o));
 		pidshim_close(o);
@@ -165,8 +168,8 @@ static void *unblocked_thread(void *arg)
  * signalfd may never see it.  Every exit must still be noticed: each fd
  * readable within 100 ms, each wait with the true status.
  */
-static void unblocked_sigchld(struct __test_metadata *_metadata, FIXTURE_DATA(coexist) *self,
-			      bool handler)
+static void unblocked_sigchld(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(coexist) * self, bool handler)
 {
 	struct sigaction sa = { .sa_handler = handler ? on_chld : SIG_DFL }, old;
 	sigset_t chld, oldmask;
@@ -253,7 +256,8 @@ static int child_uses_library(void)
 		return 10;
 	if (ps_spawn_helper(&h, -1, -1, "exit", "6", NULL))
 		return 11;
-	if (pidshim_wait(h, &ex) || ex.info.si_status != 6 || ex.info.si_code != CLD_EXITED)
+	if (pidshim_wait(h, &ex) || ex.info.si_status != 6 ||
+	    ex.info.si_code != CLD_EXITED)
 		return 12;
 	pidshim_close(h);
 	if (ps_spawn_blocker(&h, &release, 0))
@@ -264,7 +268,8 @@ static int child_uses_library(void)
 		return 15;
 	if (pidshim_set_wait(s, 10000 * ps_slow(), &ready) || ready != h)
 		return 16;
-	if (pidshim_wait(h, &ex) || ex.info.si_code != CLD_KILLED || ex.info.si_status != SIGKILL)
+	if (pidshim_wait(h, &ex) || ex.info.si_code != CLD_KILLED ||
+	    ex.info.si_status != SIGKILL)
 		return 17;
 	pidshim_set_free(s);
 	pidshim_close(h);
@@ -299,7 +304,8 @@ PS_TEST(coexist, fork_child_uses_library_for_its_own_children)
 		ASSERT_EQ(pid, waitpid(pid, &st, 0));
 		EXPECT_EQ(0, st)
 		{
-			TH_LOG("fork child failed at step %d (status 0x%x)", WEXITSTATUS(st), st);
+			TH_LOG("fork child failed at step %d (status 0x%x)",
+			       WEXITSTATUS(st), st);
 		}
 	}
 	ps_close(&self->release);

@@ -34,7 +34,8 @@ FIXTURE_TEARDOWN(heavy)
  * Spawns want children all reading one pipe; returns the write end.  The
  * fd limit is raised for the handles (2 fds each at most).
  */
-static int spawn_herd(struct __test_metadata *_metadata, FIXTURE_DATA(heavy) *self, int want)
+static int spawn_herd(struct __test_metadata *_metadata, FIXTURE_DATA(heavy) * self,
+		      int want)
 {
 	int in[2], i;
 	char code[8];
@@ -160,7 +161,8 @@ static void *worker(void *arg)
 		for (j = 0; j < batch; j++) {
 			snprintf(code, sizeof(code), "%d", (w->id * 31 + i + j) % 256);
 			if (ps_spawn_helper(&h[j], -1, -1, "exit", code, NULL)) {
-				snprintf(w->msg, sizeof(w->msg), "spawn %d failed", i + j);
+				snprintf(w->msg, sizeof(w->msg), "spawn %d failed",
+					 i + j);
 				w->errors++;
 				batch = j;
 				break;
@@ -202,7 +204,8 @@ PS_TEST_T(heavy, eight_threads_200_children_each_get_correct_statuses, 300)
 		pthread_join(t[i], NULL);
 		EXPECT_EQ(0, w[i].errors)
 		{
-			TH_LOG("thread %d: %d errors, last: %s", i, w[i].errors, w[i].msg);
+			TH_LOG("thread %d: %d errors, last: %s", i, w[i].errors,
+			       w[i].msg);
 		}
 		done += w[i].done;
 	}

@@ -92,7 +92,8 @@ static int sigstate(void)
 	if (n <= 0)
 		return 1;
 	buf[n] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		if (!strncmp(line, "SigBlk:", 7) || !strncmp(line, "SigIgn:", 7) ||
 		    !strncmp(line, "SigCgt:", 7)) {
 			put(line);

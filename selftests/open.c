@@ -238,7 +238,8 @@ PS_TEST(open, nonchild_pidfd_handle_or_signalfd_echild)
 		close(rel[0]);
 		if (write(p[1], &g, sizeof(g)) != sizeof(g))
 			ps_child_exit(2);
-		ps_child_exit(waitpid(g, &status, 0) == g && WEXITSTATUS(status) == 17 ? 0 : 3);
+		ps_child_exit(
+			waitpid(g, &status, 0) == g && WEXITSTATUS(status) == 17 ? 0 : 3);
 	}
 	close(p[1]);
 	close(rel[0]);
@@ -281,7 +282,8 @@ PS_TEST(open, nonchild_pidfd_handle_or_signalfd_echild)
 		EXPECT_EQ(gc, w.ex.info.si_pid);
 		/* pidshim.h: no rusage exists for a non-child's exit. */
 		EXPECT_EQ(0, w.ex.rusage.ru_utime.tv_sec + w.ex.rusage.ru_utime.tv_usec +
-				     w.ex.rusage.ru_stime.tv_sec + w.ex.rusage.ru_stime.tv_usec);
+				     w.ex.rusage.ru_stime.tv_sec +
+				     w.ex.rusage.ru_stime.tv_usec);
 	} else {
 		EXPECT_EQ(-ECHILD, w.ret);
 	}

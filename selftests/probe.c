@@ -50,8 +50,8 @@ static int expected_backend(struct __test_metadata *_metadata)
 	}
 	EXPECT_EQ(want, ps_kernel_best(&k))
 	{
-		TH_LOG("runner expects %s but the raw probe finds the kernel serves %s", e,
-		       pidshim_backend_name(ps_kernel_best(&k)));
+		TH_LOG("runner expects %s but the raw probe finds the kernel serves %s",
+		       e, pidshim_backend_name(ps_kernel_best(&k)));
 	}
 	return want;
 }
@@ -97,8 +97,8 @@ TEST(unforced_choice_matches_expected_backend)
 	want = expected_backend(_metadata);
 	ASSERT_EQ(want, b)
 	{
-		TH_LOG("library chose %s, expected %s", pidshim_backend_name(b) ?: "an error",
-		       pidshim_backend_name(want));
+		TH_LOG("library chose %s, expected %s",
+		       pidshim_backend_name(b) ?: "an error", pidshim_backend_name(want));
 	}
 	EXPECT_EQ(b, pidshim_backend());
 	check_backend_works(_metadata);
@@ -163,8 +163,9 @@ TEST(concurrent_first_calls_agree)
 		pid_t pid;
 
 		if (name)
-			want = ps_kernel_serves(&k, backend_value(name)) ? backend_value(name)
-									 : -ENOSYS;
+			want = ps_kernel_serves(&k, backend_value(name))
+				       ? backend_value(name)
+				       : -ENOSYS;
 		else
 			want = expected_backend(_metadata);
 		ASSERT_EQ(0, pipe2(fds, O_CLOEXEC));
@@ -203,7 +204,8 @@ TEST(concurrent_first_calls_agree)
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		{
-			TH_LOG("%s: threads disagreed (status 0x%x)", name ?: "unforced", status);
+			TH_LOG("%s: threads disagreed (status 0x%x)", name ?: "unforced",
+			       status);
 		}
 		EXPECT_EQ(want, got)
 		{
@@ -248,8 +250,9 @@ TEST(emfile_while_probing_is_reported_not_cached)
 	for (round = 0; round < 4; round++) {
 		const char *name = names[round];
 		int want = !name ? unforced
-			   : ps_kernel_serves(&k, backend_value(name)) ? backend_value(name)
-								      : -ENOSYS;
+			   : ps_kernel_serves(&k, backend_value(name))
+				   ? backend_value(name)
+				   : -ENOSYS;
 		int res[2] = { 0, 0 }, fds[2], status;
 		pid_t pid;
 
@@ -287,7 +290,8 @@ TEST(emfile_while_probing_is_reported_not_cached)
 		if (res[0] != -EMFILE && res[0] != -ENFILE) {
 			EXPECT_TRUE(want == PIDSHIM_BACKEND_SIGNALFD || want == -ENOSYS)
 			{
-				TH_LOG("%s: fds exhausted, probe said %d (want -EMFILE/-ENFILE)",
+				TH_LOG("%s: fds exhausted, probe said %d (want "
+				       "-EMFILE/-ENFILE)",
 				       name ?: "unforced", res[0]);
 			}
 			EXPECT_EQ(want, res[0]);
@@ -311,8 +315,8 @@ TEST(emfile_while_probing_is_reported_not_cached)
 #endif
 
 #ifdef PS_AUDIT_ARCH
-#define ARG0_LO                                                                   \
-	(offsetof(struct seccomp_data, args[0]) +                                 \
+#define ARG0_LO                                   \
+	(offsetof(struct seccomp_data, args[0]) + \
 	 (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0))
 
 /*
@@ -360,7 +364,7 @@ static void filtered_probe(struct __test_metadata *_metadata, unsigned int open_
 	r = install_filter(open_action, waitid_errno);
 	if (r == -EINVAL || r == -ENOSYS)
 		SKIP(return, "kernel lacks seccomp filters (SECCOMP_SET_MODE_FILTER)%s",
-		     ps_under_valgrind() ? ": valgrind does not emulate them" : "");
+			   ps_under_valgrind() ? ": valgrind does not emulate them" : "");
 	ASSERT_EQ(0, r);
 	after = ps_probe_kernel();
 	/* The filter worked as meant, and can only remove features. */
@@ -384,7 +388,8 @@ static void filtered_probe(struct __test_metadata *_metadata, unsigned int open_
 
 TEST(pidfd_open_enosys_selects_signalfd)
 {
-	filtered_probe(_metadata, SECCOMP_RET_ERRNO | ENOSYS, 0, PIDSHIM_BACKEND_SIGNALFD);
+	filtered_probe(_metadata, SECCOMP_RET_ERRNO | ENOSYS, 0,
+		       PIDSHIM_BACKEND_SIGNALFD);
 }
 
 TEST(pidfd_open_eperm_selects_signalfd)
@@ -394,7 +399,8 @@ TEST(pidfd_open_eperm_selects_signalfd)
 
 TEST(pidfd_open_eacces_selects_signalfd)
 {
-	filtered_probe(_metadata, SECCOMP_RET_ERRNO | EACCES, 0, PIDSHIM_BACKEND_SIGNALFD);
+	filtered_probe(_metadata, SECCOMP_RET_ERRNO | EACCES, 0,
+		       PIDSHIM_BACKEND_SIGNALFD);
 }
 
 /* Android: a trap, not an error.  The process must survive the probe. */

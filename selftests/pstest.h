@@ -61,40 +61,40 @@
  * (later kernels fixed that); the wrapper stops a skipped test before its
  * body so that "skip" really means nothing was tested.
  */
-#define PS_TEST_T(fx, name, tmo)                                                  \
-	static void fx##_##name##_body(struct __test_metadata *_metadata,        \
-				       FIXTURE_DATA(fx) *self,                   \
-				       const FIXTURE_VARIANT(fx) *variant);      \
-	TEST_F_TIMEOUT(fx, name, tmo)                                            \
-	{                                                                         \
-		if (_metadata->skip)                                              \
-			return;                                                   \
-		fx##_##name##_body(_metadata, self, variant);                     \
-	}                                                                         \
-	static void fx##_##name##_body(                                          \
-		struct __test_metadata __attribute__((unused)) *_metadata,       \
-		FIXTURE_DATA(fx) __attribute__((unused)) *self,                  \
-		const FIXTURE_VARIANT(fx) __attribute__((unused)) *variant)
+#define PS_TEST_T(fx, name, tmo)                                             \
+	static void fx##_##name##_body(struct __test_metadata *_metadata,    \
+				       FIXTURE_DATA(fx) * self,              \
+				       const FIXTURE_VARIANT(fx) * variant); \
+	TEST_F_TIMEOUT(fx, name, tmo)                                        \
+	{                                                                    \
+		if (_metadata->skip)                                         \
+			return;                                              \
+		fx##_##name##_body(_metadata, self, variant);                \
+	}                                                                    \
+	static void fx##_##name##_body(                                      \
+		struct __test_metadata __attribute__((unused)) * _metadata,  \
+		FIXTURE_DATA(fx) __attribute__((unused)) * self,             \
+		const FIXTURE_VARIANT(fx) __attribute__((unused)) * variant)
 #define PS_TEST(fx, name) PS_TEST_T(fx, name, PS_TIMEOUT)
 
 /* The three backends every behaviour test runs on. */
-#define PS_BACKEND_VARIANTS(fx)                                                   \
-	FIXTURE_VARIANT(fx)                                                       \
-	{                                                                         \
-		const char *backend;                                              \
-		int expect;                                                       \
-	};                                                                        \
-	FIXTURE_VARIANT_ADD(fx, pidfd){                                           \
-		.backend = "pidfd",                                               \
-		.expect = PIDSHIM_BACKEND_PIDFD,                                  \
-	};                                                                        \
-	FIXTURE_VARIANT_ADD(fx, pidfd_poll){                                      \
-		.backend = "pidfd-poll",                                          \
-		.expect = PIDSHIM_BACKEND_PIDFD_POLL,                             \
-	};                                                                        \
-	FIXTURE_VARIANT_ADD(fx, signalfd){                                        \
-		.backend = "signalfd",                                            \
-		.expect = PIDSHIM_BACKEND_SIGNALFD,                               \
+#define PS_BACKEND_VARIANTS(fx)                                            \
+	FIXTURE_VARIANT(fx)                                                \
+	{                                                                  \
+		const char *backend;                                       \
+		int expect;                                                \
+	};                                                                 \
+	FIXTURE_VARIANT_ADD(fx, pidfd){                                    \
+		.backend = "pidfd",                                        \
+		.expect = PIDSHIM_BACKEND_PIDFD,                           \
+	};                                                                 \
+	FIXTURE_VARIANT_ADD(fx, pidfd_poll){                               \
+		.backend = "pidfd-poll",                                   \
+		.expect = PIDSHIM_BACKEND_PIDFD_POLL,                      \
+	};                                                                 \
+	FIXTURE_VARIANT_ADD(fx, signalfd)                                  \
+	{                                                                  \
+		.backend = "signalfd", .expect = PIDSHIM_BACKEND_SIGNALFD, \
 	}
 
 /*
@@ -103,12 +103,12 @@
  * log fd) are closed first: fd tests compare against a baseline, and
  * valgrind --track-fds would report them as leaks of every test.
  */
-#define PS_MAIN                                                                   \
-	int main(int argc, char **argv)                                          \
-	{                                                                         \
-		ps_close_fds_except(-1, -1);                                      \
-		ps_scale_timeouts();                                              \
-		return test_harness_run(argc, argv);                              \
+#define PS_MAIN                                      \
+	int main(int argc, char **argv)              \
+	{                                            \
+		ps_close_fds_except(-1, -1);         \
+		ps_scale_timeouts();                 \
+		return test_harness_run(argc, argv); \
 	}
 
 /* ---- knobs ------------------------------------------------------------- */
@@ -205,10 +205,10 @@ static inline long ps_raw_syscall(long nr, long a, long b, long c, long d, long 
 }
 
 struct ps_kernel {
-	bool pidfd_open;   /* Linux 5.3 */
+	bool pidfd_open;	/* Linux 5.3 */
 	bool pidfd_send_signal; /* Linux 5.1 (valgrind 3.24 lacks it) */
-	bool waitid_pidfd; /* Linux 5.4 */
-	bool signalfd;     /* Linux 2.6.27 (signalfd4) */
+	bool waitid_pidfd;	/* Linux 5.4 */
+	bool signalfd;		/* Linux 2.6.27 (signalfd4) */
 };
 
 static inline struct ps_kernel ps_probe_kernel(void)
@@ -399,8 +399,8 @@ static inline char *ps_tmpname(char *buf, size_t size, const char *name)
  * child as a plain fork, so posix_spawn of a missing program "succeeds"
  * and the child exits 127.  Exec-error tests skip only in that case.
  */
-#define PS_NO_EXEC_ERRORS                                                         \
-	"posix_spawn reports no exec errors here (CLONE_VFORK child run as a "    \
+#define PS_NO_EXEC_ERRORS                                                      \
+	"posix_spawn reports no exec errors here (CLONE_VFORK child run as a " \
 	"fork, as under valgrind)"
 static inline bool ps_exec_errors_reported(void)
 {
@@ -498,7 +498,8 @@ static inline void ps_close_fds_except(int keep1, int keep2)
 		/* Collect a batch, close it, and read the directory again. */
 		n = 0;
 		lseek(dir, 0, SEEK_SET);
-		while (n < 1024 && (got = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		while (n < 1024 &&
+		       (got = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
 			for (long off = 0; off < got;) {
 				struct {
 					uint64_t ino;
@@ -510,8 +511,9 @@ static inline void ps_close_fds_except(int keep1, int keep2)
 				int fd = atoi(d->name);
 
 				off += d->reclen;
-				if (d->name[0] < '0' || d->name[0] > '9' || fd < 3 || fd == dir ||
-				    fd == keep1 || fd == keep2 || (rlim_t)fd >= rl.rlim_cur)
+				if (d->name[0] < '0' || d->name[0] > '9' || fd < 3 ||
+				    fd == dir || fd == keep1 || fd == keep2 ||
+				    (rlim_t)fd >= rl.rlim_cur)
 					continue;
 				if (n < 1024)
 					fds[n++] = fd;
@@ -669,10 +671,13 @@ static inline bool ps_setup_backend(struct __test_metadata *_metadata,
 		ASSERT_TRUE(ps_no_children());
 		ASSERT_FALSE(ps_kernel_serves(&k, expect))
 		{
-			TH_LOG("library says -ENOSYS for %s, but the kernel has it", backend);
+			TH_LOG("library says -ENOSYS for %s, but the kernel has it",
+			       backend);
 		}
 		SKIP(return true, "%s: %s%s", backend, ps_missing_feature(&k, expect),
-		     ps_under_valgrind() ? " (valgrind's syscall emulation lacks it)" : "");
+			    ps_under_valgrind()
+				    ? " (valgrind's syscall emulation lacks it)"
+				    : "");
 	}
 	ASSERT_EQ(expect, b);
 	ASSERT_TRUE(ps_kernel_serves(&k, expect))

@@ -50,7 +50,8 @@ static int run_to_exit(struct pidshim *h)
 
 	if (r < 0)
 		return r;
-	return ex.info.si_code == CLD_EXITED ? ex.info.si_status : 1000 + ex.info.si_status;
+	return ex.info.si_code == CLD_EXITED ? ex.info.si_status
+					     : 1000 + ex.info.si_status;
 }
 
 /* Every fd that appeared since the baseline must be close-on-exec. */
@@ -127,7 +128,8 @@ static int child_fds(struct __test_metadata *_metadata, bool lib, int *fds, int 
 	}
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
-	while (len + 1 < sizeof(buf) && (n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+	while (len + 1 < sizeof(buf) &&
+	       (n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	buf[len] = '\0';
 	close(out[0]);
@@ -137,7 +139,8 @@ static int child_fds(struct __test_metadata *_metadata, bool lib, int *fds, int 
 	} else {
 		EXPECT_EQ(pid, waitpid(pid, &st, 0));
 	}
-	for (p = strtok_r(buf, "\n", &save); p && count < max; p = strtok_r(NULL, "\n", &save))
+	for (p = strtok_r(buf, "\n", &save); p && count < max;
+	     p = strtok_r(NULL, "\n", &save))
 		fds[count++] = atoi(p);
 	return count;
 }
@@ -164,8 +167,8 @@ PS_TEST(robust, no_library_fd_in_spawned_child)
 		for (i = 0; i < n; i++) {
 			EXPECT_TRUE(fds[i] <= 2 || ps_fds_has(&self->base, fds[i]))
 			{
-				TH_LOG("%s child inherited fd %d", lib ? "pidshim_spawn" : "posix_spawn",
-				       fds[i]);
+				TH_LOG("%s child inherited fd %d",
+				       lib ? "pidshim_spawn" : "posix_spawn", fds[i]);
 			}
 		}
 	}

@@ -44,7 +44,7 @@ FIXTURE_TEARDOWN(set)
 }
 
 /* NMEM blockers (exit codes 10, 11, 12), all in the set. */
-static void add_blockers(struct __test_metadata *_metadata, FIXTURE_DATA(set) *self)
+static void add_blockers(struct __test_metadata *_metadata, FIXTURE_DATA(set) * self)
 {
 	for (int i = 0; i < NMEM; i++) {
 		ASSERT_EQ(0, ps_spawn_blocker(&self->h[i], &self->release[i], 10 + i));
@@ -52,7 +52,7 @@ static void add_blockers(struct __test_metadata *_metadata, FIXTURE_DATA(set) *s
 	}
 }
 
-static int index_of(FIXTURE_DATA(set) *self, struct pidshim *h)
+static int index_of(FIXTURE_DATA(set) * self, struct pidshim *h)
 {
 	for (int i = 0; i < NMEM; i++)
 		if (self->h[i] == h)
@@ -60,7 +60,7 @@ static int index_of(FIXTURE_DATA(set) *self, struct pidshim *h)
 	return -1;
 }
 
-static void reap(struct __test_metadata *_metadata, FIXTURE_DATA(set) *self, int i)
+static void reap(struct __test_metadata *_metadata, FIXTURE_DATA(set) * self, int i)
 {
 	struct pidshim_exit ex;
 
@@ -317,7 +317,8 @@ static void *spawn_loop(void *arg)
 	while (!__atomic_load_n(&sp->stop, __ATOMIC_SEQ_CST)) {
 		struct pidshim *h = NULL;
 
-		if (ps_spawn_helper(&h, -1, -1, "exit", "0", NULL) || pidshim_wait(h, &ex))
+		if (ps_spawn_helper(&h, -1, -1, "exit", "0", NULL) ||
+		    pidshim_wait(h, &ex))
 			sp->errors++;
 		pidshim_close(h);
 	}
@@ -350,8 +351,9 @@ PS_TEST(set, closed_member_never_reported_while_other_thread_spawns)
 		r = pidshim_set_wait(self->s, 30, &ready);
 		EXPECT_EQ(-ETIMEDOUT, r)
 		{
-			TH_LOG("round %d: set_wait gave %d, member %p (the running one is %p)", i, r,
-			       (void *)ready, (void *)self->h[0]);
+			TH_LOG("round %d: set_wait gave %d, member %p (the running one "
+			       "is %p)",
+			       i, r, (void *)ready, (void *)self->h[0]);
 		}
 		if (r != -ETIMEDOUT)
 			break;

@@ -204,7 +204,7 @@ struct race {
 	struct sentinel s;
 	int wait_ret;
 	struct pidshim_exit ex;
-	int waited;   /* wait returned and the sentinel is in place */
+	int waited; /* wait returned and the sentinel is in place */
 	int sends, ok_after_esrch, bad_ret;
 };
 
@@ -264,8 +264,10 @@ PS_TEST(sig, send_racing_wait_in_two_threads_hits_no_other_process)
 		pthread_join(tw, NULL);
 		pthread_join(ts, NULL);
 		ASSERT_EQ(0, r.wait_ret);
-		EXPECT_TRUE((r.ex.info.si_code == CLD_EXITED && r.ex.info.si_status == 0) ||
-			    (r.ex.info.si_code == CLD_KILLED && r.ex.info.si_status == SIGUSR1));
+		EXPECT_TRUE(
+			(r.ex.info.si_code == CLD_EXITED && r.ex.info.si_status == 0) ||
+			(r.ex.info.si_code == CLD_KILLED &&
+			 r.ex.info.si_status == SIGUSR1));
 		EXPECT_EQ(0, r.ok_after_esrch);
 		EXPECT_EQ(0, r.bad_ret);
 		EXPECT_EQ(-ESRCH, pidshim_send_signal(self->h, SIGUSR1));

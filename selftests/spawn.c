@@ -43,13 +43,14 @@ static int run_to_exit(struct pidshim *h)
 
 	if (r < 0)
 		return r;
-	return ex.info.si_code == CLD_EXITED ? ex.info.si_status : 1000 + ex.info.si_status;
+	return ex.info.si_code == CLD_EXITED ? ex.info.si_status
+					     : 1000 + ex.info.si_status;
 }
 
 PS_TEST(spawn, passes_argv_and_envp_and_environ)
 {
-	char *argv[] = { (char *)ps_helper(), (char *)"env", (char *)"PS_T", (char *)"a b",
-			 NULL };
+	char *argv[] = { (char *)ps_helper(), (char *)"env", (char *)"PS_T",
+			 (char *)"a b", NULL };
 	char *envp[] = { (char *)"PS_T=a b", (char *)"OTHER=1", NULL };
 
 	ASSERT_EQ(0, pidshim_spawn(&self->h, argv[0], NULL, NULL, argv, envp));
@@ -85,7 +86,8 @@ PS_TEST(spawn, spawnp_searches_path)
 	EXPECT_EQ(33, run_to_exit(self->h));
 	if (!ps_exec_errors_reported())
 		SKIP(return, PS_NO_EXEC_ERRORS);
-	EXPECT_EQ(-ENOENT, pidshim_spawnp(&h, "pidshim-no-such-program", NULL, NULL, argv, NULL));
+	EXPECT_EQ(-ENOENT,
+		  pidshim_spawnp(&h, "pidshim-no-such-program", NULL, NULL, argv, NULL));
 	EXPECT_EQ(SENTINEL, h);
 	EXPECT_TRUE(ps_no_children());
 }
@@ -224,8 +226,8 @@ static int sigstate(struct __test_metadata *_metadata, bool lib,
 	return (int)len;
 }
 
-static void compare_sigstate(struct __test_metadata *_metadata, const posix_spawnattr_t *attr,
-			     const char *what)
+static void compare_sigstate(struct __test_metadata *_metadata,
+			     const posix_spawnattr_t *attr, const char *what)
 {
 	char lib[512], raw[512];
 

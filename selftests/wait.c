@@ -41,8 +41,8 @@ FIXTURE_TEARDOWN(wait)
 		rm_dir(self->tmpdir);
 }
 
-static void expect_exited(struct __test_metadata *_metadata, const struct pidshim_exit *ex,
-			  pid_t pid, int code)
+static void expect_exited(struct __test_metadata *_metadata,
+			  const struct pidshim_exit *ex, pid_t pid, int code)
 {
 	EXPECT_EQ(SIGCHLD, ex->info.si_signo);
 	EXPECT_EQ(CLD_EXITED, ex->info.si_code);
@@ -220,7 +220,8 @@ PS_TEST(wait, status_word_of_core_dump_matches_kernel)
 	ASSERT_EQ(SIGQUIT, raw.si_status);
 	if (raw.si_code != CLD_DUMPED)
 		TH_LOG("this kernel dumps no core here (si_code %d): checking the "
-		       "mapping of CLD_KILLED only", raw.si_code);
+		       "mapping of CLD_KILLED only",
+		       raw.si_code);
 
 	ASSERT_EQ(0, pidshim_spawn(&self->h, argv[0], NULL, NULL, argv, NULL));
 	ASSERT_EQ(0, pidshim_wait(self->h, &ex));
@@ -278,7 +279,8 @@ PS_TEST(wait, restarts_after_signal_handler_without_eintr)
 		if (round == 0) {
 			EXPECT_EQ(0, pidshim_wait(self->h, &ex));
 		} else {
-			EXPECT_EQ(0, pidshim_wait_timeout(self->h, 20000 * ps_slow(), &ex));
+			EXPECT_EQ(0,
+				  pidshim_wait_timeout(self->h, 20000 * ps_slow(), &ex));
 		}
 		pthread_join(t, NULL);
 		EXPECT_EQ(3, usr1_count);
@@ -294,7 +296,7 @@ PS_TEST(wait, restarts_after_signal_handler_without_eintr)
  * 1 s with the true status or -ECHILD, never hangs or makes one up, and
  * try_wait ends the same way.
  */
-static void autoreap(struct __test_metadata *_metadata, FIXTURE_DATA(wait) *self,
+static void autoreap(struct __test_metadata *_metadata, FIXTURE_DATA(wait) * self,
 		     const struct sigaction *sa)
 {
 	struct sigaction old;
@@ -327,7 +329,8 @@ static void autoreap(struct __test_metadata *_metadata, FIXTURE_DATA(wait) *self
 	while (kill(pid, 0) == 0 && ps_now_ms() - t0 < 5000 * ps_slow())
 		ps_sleep_ms(2);
 	t0 = ps_now_ms();
-	while ((r = pidshim_try_wait(self->h, &ex)) == -EAGAIN && ps_now_ms() - t0 < bound)
+	while ((r = pidshim_try_wait(self->h, &ex)) == -EAGAIN &&
+	       ps_now_ms() - t0 < bound)
 		ps_sleep_ms(5);
 	if (r == 0) {
 		expect_exited(_metadata, &ex, pid, 4);
@@ -426,7 +429,8 @@ PS_TEST(wait, fd_readable_within_100ms_after_exit)
 	ps_close(&self->release);
 	EXPECT_TRUE(ps_readable(fd, 100 * ps_slow() + 50))
 	{
-		TH_LOG("fd not readable %lld ms after the exit", (long long)(ps_now_ms() - t0));
+		TH_LOG("fd not readable %lld ms after the exit",
+		       (long long)(ps_now_ms() - t0));
 	}
 	ASSERT_EQ(0, pidshim_wait(self->h, &ex));
 	expect_exited(_metadata, &ex, pidshim_pid(self->h), 2);
@@ -547,7 +551,7 @@ PS_TEST(wait, epoll_loop_does_not_spin_while_running)
  * until the tracer waits (or exits): try_wait -EAGAIN, wait blocks without
  * burning CPU, then returns the true status.
  */
-static void ptraced(struct __test_metadata *_metadata, FIXTURE_DATA(wait) *self,
+static void ptraced(struct __test_metadata *_metadata, FIXTURE_DATA(wait) * self,
 		    char how)
 {
 	struct pidshim_exit ex;
@@ -578,7 +582,8 @@ static void ptraced(struct __test_metadata *_metadata, FIXTURE_DATA(wait) *self,
 		ps_close_fds_except(ctl[1], cmd[0]);
 		if (ptrace(PTRACE_SEIZE, child, 0, 0)) {
 			c = 'E';
-			if (write(ctl[1], &c, 1) != 1 || write(ctl[1], &errno, sizeof(int)) < 0)
+			if (write(ctl[1], &c, 1) != 1 ||
+			    write(ctl[1], &errno, sizeof(int)) < 0)
 				ps_child_exit(1);
 			ps_child_exit(0);
 		}
@@ -607,7 +612,7 @@ static void ptraced(struct __test_metadata *_metadata, FIXTURE_DATA(wait) *self,
 		close(cmd[1]);
 		waitpid(tracer, &st, 0);
 		SKIP(return, "ptrace(PTRACE_SEIZE) refused here (%s): Yama or seccomp",
-		     strerror(err));
+			   strerror(err));
 	}
 	ASSERT_EQ('a', c);
 	ps_close(&self->release); /* the traced child exits now */
@@ -627,7 +632,8 @@ static void ptraced(struct __test_metadata *_metadata, FIXTURE_DATA(wait) *self,
 	EXPECT_FALSE(__atomic_load_n(&w.done, __ATOMIC_SEQ_CST));
 	EXPECT_GT(100, cpu)
 	{
-		TH_LOG("blocked wait burned %lld ms CPU in 500 ms: spinning", (long long)cpu);
+		TH_LOG("blocked wait burned %lld ms CPU in 500 ms: spinning",
+		       (long long)cpu);
 	}
 	t0 = ps_now_ms();
 	ASSERT_EQ(1, write(cmd[1], &how, 1));
