@@ -313,7 +313,8 @@ def plot_b3(impls, ks, cost, outdir):
         f.write("set terminal %s\n" % term)
         f.write('set output "%s"\n' % os.path.join(outdir, "scaling.png"))
         f.write('set title "B3: cost to notice one more exit vs tracked children"\n')
-        f.write('set xlabel "K idle tracked children"\nset ylabel "exit-to-wake latency (us)"\n')
+        f.write('set xlabel "K idle tracked children"\n'
+                'set ylabel "exit-to-wake latency (us), median; bars: min-max of repetitions"\n')
         f.write("set logscale xy\nset grid\nset key outside right\n")
         f.write("set xrange [0.7:%d]\n" % (ks[-1] * 1.5))
         colors = {"raw": "#000000", "pidshim/pidfd": "#1f3f9f", "pidshim/pidfd-poll": "#3f8fdf",
