@@ -24,8 +24,8 @@ mkdir -p "$res"
 backends="pidfd pidfd-poll signalfd"
 
 case $mode in
-quick) cycles=3000 cap=40 reuse_iters=10 storm=40 tsan_cycles=400 ;;
-full) cycles=100000 cap=200 reuse_iters=60 storm=200 tsan_cycles=3000 ;;
+quick) cycles=3000 cap=40 reuse_iters=10 storm=40 tsan_cycles=2000 ;;
+full) cycles=100000 cap=200 reuse_iters=60 storm=200 tsan_cycles=10000 ;;
 *) echo "usage: run.sh quick|full BUILD [PERSONALITY]" >&2; exit 2 ;;
 esac
 
@@ -41,8 +41,8 @@ if [ -n "$pers" ]; then
 	wrap="$build/pidshim emulate $pers --"
 fi
 ns=
-if [ "$(id -u)" = 0 ] && unshare --pid --fork --mount-proc true 2>/dev/null; then
-	ns="unshare --pid --fork --mount-proc"
+if [ "$(id -u)" = 0 ] && unshare --pid --fork --mount-proc --kill-child true 2>/dev/null; then
+	ns="unshare --pid --fork --mount-proc --kill-child"
 fi
 
 # Run one program with a hard time limit; its TAP goes to $res/$name.tap.
