@@ -131,6 +131,9 @@ static int reap_or_peek(struct pidshim *h, struct pidshim_exit *e, int patience_
 			return -EAGAIN;
 		if (!h->child)
 			return nonchild_exit(h, e, patience_ms);
+		/* Reaped by other code: the PID may name a stranger now. */
+		if (sys_pidfd_send_signal(h->fd, 0) == -ESRCH)
+			return -ECHILD;
 	}
 	memset(e, 0, sizeof(*e));
 	r = waitid_of(h, &e->info, WEXITED | WNOHANG, &e->rusage);
@@ -151,9 +154,11 @@ static int pfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e)
 	int backoff = 1, r;
 	bool held = false;
 
-	/* A child with no timeout: let the kernel block.  This also covers a
-	 * ptraced child whose pidfd is readable before we may reap it. */
-	if (h->child && timeout_ms < 0) {
+	/* A child with no timeout, on 5.4+: let the kernel block through the
+	 * pidfd.  This also covers a ptraced child whose pidfd is readable
+	 * before we may reap it.  (With P_PID a block could outlive the
+	 * process if other code reaped it, so 5.3 takes the loop below.) */
+	if (h->child && timeout_ms < 0 && uses_p_pidfd(h)) {
 		memset(e, 0, sizeof(*e));
 		do
 			r = waitid_of(h, &e->info, WEXITED, &e->rusage);
@@ -210,7 +215,15 @@ static void pfd_close(struct pidshim *h)
 	handle_free(h);
 }
 
+/* Spawned children are owned: the service that reaps them if their
+ * handle is closed early is started now, so closing can never fail. */
+static int pfd_prepare(struct pidshim *h)
+{
+	return svc_prepare();
+}
+
 HIDDEN const struct backend_ops pidshim_pidfd_ops = {
+	.prepare = pfd_prepare,
 	.attach = pfd_attach,
 	.try_reap = pfd_try_reap,
 	.wait = pfd_wait,
@@ -219,6 +232,7 @@ HIDDEN const struct backend_ops pidshim_pidfd_ops = {
 };
 
 HIDDEN const struct backend_ops pidshim_pidfd_poll_ops = {
+	.prepare = pfd_prepare,
 	.attach = pfd_attach,
 	.try_reap = pfd_try_reap,
 	.wait = pfd_wait,

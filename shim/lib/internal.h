@@ -73,6 +73,7 @@ static inline int sys_waitid(int idtype, long id, siginfo_t *si, int options,
 /* Life of a handle's process, as the user sees it. */
 enum h_state {
 	H_RUNNING = 0, /* not known to have exited */
+	H_ZOMBIE,      /* signalfd backend, not owned: ended, not reaped yet */
 	H_EXITED,      /* signalfd backend: reaped by the service, status kept */
 	H_GONE,	       /* reaped by somebody else or auto-reaped: -ECHILD */
 	H_DONE,	       /* wait/try_wait returned its final result */
@@ -86,6 +87,8 @@ struct pidshim {
 	bool owned;  /* spawned (or PIDSHIM_OPEN_OWN): reap it if closed early */
 	bool child;  /* a child of this process (only children can be reaped) */
 	bool orphan; /* closed by the user while running; the service reaps it */
+	bool tracked; /* in the service's table (under svc lock) */
+	long long start; /* signalfd backend: start time from /proc, 0 unknown */
 	const struct backend_ops *ops;
 	_Atomic int state; /* enum h_state */
 
@@ -131,9 +134,10 @@ HIDDEN void set_disarm(struct pidshim *h);
 
 /* service.c: the SIGCHLD service thread and its pid table. */
 HIDDEN int svc_prepare(void);
-HIDDEN int svc_track(struct pidshim *h);
+HIDDEN void svc_track(struct pidshim *h);
 HIDDEN void svc_untrack(struct pidshim *h);
-HIDDEN int svc_reap_locked(struct pidshim *h);
+HIDDEN int svc_check_locked(struct pidshim *h, bool reap);
+HIDDEN void svc_forget_locked(struct pidshim *h);
 HIDDEN void svc_lock(void);
 HIDDEN void svc_unlock(void);
 HIDDEN void svc_adopt_orphan(struct pidshim *h);

@@ -32,17 +32,25 @@
 
 #include "internal.h"
 
-static struct {
+struct service {
 	pthread_mutex_t lock;
 	pthread_cond_t started;
 	pthread_cond_t changed; /* a handle was tracked */
 	unsigned int track_gen;
 	bool running;
 	struct pidshim **buckets;
-	size_t nbuckets; /* power of two, or 0 */
+	size_t nbuckets; /* power of two */
 	size_t count;
 	size_t live; /* entries in the table still H_RUNNING */
-} svc = {
+};
+
+/* The first buckets need no allocation: inserting never fails, so closing
+ * a handle (which must not fail) can always hand its child over. */
+static struct pidshim *initial_buckets[64];
+
+static struct service svc = {
+	.buckets = initial_buckets,
+	.nbuckets = 64,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.started = PTHREAD_COND_INITIALIZER,
 	.changed = PTHREAD_COND_INITIALIZER,
@@ -67,13 +75,13 @@ static size_t bucket_of(pid_t pid)
 	return ((uint32_t)pid * 2654435761u) & (svc.nbuckets - 1);
 }
 
-static int table_insert(struct pidshim *h)
+static void table_insert(struct pidshim *h)
 {
 	if (svc.count >= svc.nbuckets) {
-		size_t n = svc.nbuckets ? svc.nbuckets * 2 : 64;
+		size_t n = svc.nbuckets * 2;
 		struct pidshim **nb = calloc(n, sizeof(*nb));
 
-		if (nb) {
+		if (nb) { /* else: longer chains, still correct */
 			for (size_t i = 0; i < svc.nbuckets; i++) {
 				struct pidshim *x = svc.buckets[i], *next;
 
@@ -86,31 +94,31 @@ static int table_insert(struct pidshim *h)
 					nb[j] = x;
 				}
 			}
-			free(svc.buckets);
+			if (svc.buckets != initial_buckets)
+				free(svc.buckets);
 			svc.buckets = nb;
 			svc.nbuckets = n;
-		} else if (!svc.nbuckets) {
-			return -ENOMEM;
-		} /* else: longer chains, still correct */
+		}
 	}
 	size_t b = bucket_of(h->pid);
 	h->hnext = svc.buckets[b];
 	svc.buckets[b] = h;
+	h->tracked = true;
 	svc.count++;
 	svc.live++; /* entries go in running */
 	svc.track_gen++;
 	pthread_cond_signal(&svc.changed);
-	return 0;
 }
 
 static void table_remove(struct pidshim *h)
 {
-	if (!svc.nbuckets)
+	if (!h->tracked)
 		return;
 	for (struct pidshim **p = &svc.buckets[bucket_of(h->pid)]; *p; p = &(*p)->hnext) {
 		if (*p == h) {
 			*p = h->hnext;
 			h->hnext = NULL;
+			h->tracked = false;
 			svc.count--;
 			if (atomic_load(&h->state) == H_RUNNING)
 				svc.live--;
@@ -121,8 +129,6 @@ static void table_remove(struct pidshim *h)
 
 static struct pidshim *table_find_running(pid_t pid)
 {
-	if (!svc.nbuckets)
-		return NULL;
 	for (struct pidshim *x = svc.buckets[bucket_of(pid)]; x; x = x->hnext)
 		if (x->pid == pid && atomic_load(&x->state) == H_RUNNING)
 			return x;
@@ -137,14 +143,21 @@ static void notify(struct pidshim *h)
 		(void)!write(h->fd, &one, sizeof(one));
 }
 
-/* The process of h ended: with its status (e), or gone (NULL). */
-static void settle(struct pidshim *h, const struct pidshim_exit *e, bool in_table)
+static bool pending(const struct pidshim *h)
 {
-	if (in_table)
+	int st = atomic_load(&h->state);
+
+	return st == H_RUNNING || st == H_ZOMBIE;
+}
+
+/* h's process changed state: exited (status e), ended (H_ZOMBIE), gone. */
+static void settle(struct pidshim *h, int state, const struct pidshim_exit *e)
+{
+	if (h->tracked && atomic_load(&h->state) == H_RUNNING)
 		svc.live--;
 	if (e)
 		h->exit = *e;
-	atomic_store(&h->state, e ? H_EXITED : H_GONE);
+	atomic_store(&h->state, state);
 	notify(h);
 }
 
@@ -155,45 +168,67 @@ static void drop_orphan_locked(struct pidshim *h)
 }
 
 /*
- * Reap h's process if it is done.  Returns 1 when it was reaped here (its
- * status is kept in the first live handle for that pid), -ECHILD when it
- * is gone (reaped by other code or auto-reaped), 0 while it runs.  Every
- * handle for the pid is settled; orphans are freed, so h must not be used
- * after a non-zero return if it was an orphan.
+ * Look at h's process.  With reap, reap it if it has ended: its status
+ * goes to the first pending handle for that pid, the others see it gone.
+ * Without reap (a handle that does not own its process, see
+ * PIDSHIM_OPEN_OWN) only note that it ended (H_ZOMBIE): the program may
+ * still close the handle and reap the child itself.
+ * Returns 1 when it has ended, -ECHILD when it is gone (reaped by other
+ * code or auto-reaped), 0 while it runs.  Orphans are freed, so h must not
+ * be used after a non-zero return if it was an orphan.
  */
-HIDDEN int svc_reap_locked(struct pidshim *h)
+HIDDEN int svc_check_locked(struct pidshim *h, bool reap)
 {
 	struct pidshim_exit e;
 	pid_t pid = h->pid;
-	bool given = false;
+	bool given = false, h_orphan = h->orphan;
 	int r;
 
 	memset(&e, 0, sizeof(e));
-	r = sys_waitid(P_PID, pid, &e.info, WEXITED | WNOHANG, &e.rusage);
+	r = sys_waitid(P_PID, pid, &e.info, WEXITED | WNOHANG | (reap ? 0 : WNOWAIT),
+		       reap ? &e.rusage : NULL);
 	if (r == 0 && e.info.si_pid == 0)
 		return 0;
 	if (r < 0 && r != -ECHILD)
 		return 0;
 
-	bool h_orphan = h->orphan; /* orphans are freed below */
-	struct pidshim *x = svc.nbuckets ? svc.buckets[bucket_of(pid)] : NULL, *next;
+	struct pidshim *x = svc.buckets[bucket_of(pid)], *next;
 
 	for (; x; x = next) {
 		next = x->hnext;
-		if (x->pid != pid || atomic_load(&x->state) != H_RUNNING)
+		if (x->pid != pid || !pending(x))
 			continue;
 		if (x->orphan) {
-			drop_orphan_locked(x);
+			if (reap || r < 0)
+				drop_orphan_locked(x);
 			continue;
 		}
-		settle(x, r == 0 && !given ? &e : NULL, true);
-		given |= r == 0;
+		if (r < 0)
+			settle(x, H_GONE, NULL);
+		else if (!reap)
+			settle(x, H_ZOMBIE, NULL);
+		else
+			settle(x, given ? H_GONE : H_EXITED, given ? NULL : &e);
+		given |= r == 0 && reap;
 	}
-	/* Still running after the loop: h is not in the table (a handle
-	 * copied by fork(), whose table the child does not have). */
-	if (!h_orphan && atomic_load(&h->state) == H_RUNNING)
-		settle(h, r == 0 && !given ? &e : NULL, false);
+	/* h not in the table: a handle copied by fork(), in the child. */
+	if (!h_orphan && !h->tracked && pending(h)) {
+		if (r < 0)
+			settle(h, H_GONE, NULL);
+		else if (!reap)
+			settle(h, H_ZOMBIE, NULL);
+		else
+			settle(h, given ? H_GONE : H_EXITED, given ? NULL : &e);
+	}
 	return r == 0 ? 1 : -ECHILD;
+}
+
+/* The PID no longer names h's process (reaped by other code and reused):
+ * never look at it or signal it again. */
+HIDDEN void svc_forget_locked(struct pidshim *h)
+{
+	if (pending(h))
+		settle(h, H_GONE, NULL);
 }
 
 /* O(n): look at every tracked pid.  Used while a foreign zombie blocks
@@ -205,7 +240,7 @@ static void sweep_locked(void)
 		for (struct pidshim *x = svc.buckets[i]; x; x = x->hnext) {
 			if (atomic_load(&x->state) != H_RUNNING)
 				continue;
-			if (svc_reap_locked(x) != 0)
+			if (svc_check_locked(x, x->owned) != 0)
 				goto again; /* the chain may have changed */
 		}
 	}
@@ -224,7 +259,7 @@ static bool reap_ready_locked(void)
 		    si.si_pid == 0)
 			return false;
 		h = table_find_running(si.si_pid);
-		if (!h || svc_reap_locked(h) == 0) {
+		if (!h || svc_check_locked(h, h->owned) == 0) {
 			sweep_locked();
 			return true;
 		}
@@ -321,18 +356,14 @@ HIDDEN int svc_prepare(void)
 	return r;
 }
 
-/* Track a live child: insert, then reap once in case it is already done
- * (it may have exited before it was in the table, unseen by the thread). */
-HIDDEN int svc_track(struct pidshim *h)
+/* Track a live child: insert, then look once in case it has already
+ * ended (it may have, before it was in the table, unseen by the thread). */
+HIDDEN void svc_track(struct pidshim *h)
 {
-	int r;
-
 	pthread_mutex_lock(&svc.lock);
-	r = table_insert(h);
-	if (r == 0)
-		svc_reap_locked(h);
+	table_insert(h);
+	svc_check_locked(h, h->owned);
 	pthread_mutex_unlock(&svc.lock);
-	return r;
 }
 
 HIDDEN void svc_untrack(struct pidshim *h)
@@ -349,23 +380,20 @@ HIDDEN void svc_orphan_locked(struct pidshim *h)
 	h->orphan = true;
 }
 
-/* A pidfd-backend child whose handle was closed while it ran.  If the
- * service cannot run (no thread), the child is left as a zombie: better
- * than blocking in pidshim_close, which must never block. */
+/*
+ * A pidfd-backend child whose handle was closed while it ran.  The service
+ * was started when the child was spawned and the table needs no memory, so
+ * this cannot fail: pidshim_close never loses a child, never blocks.  (In
+ * a fork()ed child whose own service could not start yet, the orphan waits
+ * in the table for the next start.)
+ */
 HIDDEN void svc_adopt_orphan(struct pidshim *h)
 {
-	if (svc_prepare() < 0) {
-		handle_free(h);
-		return;
-	}
+	svc_prepare();
 	pthread_mutex_lock(&svc.lock);
-	if (table_insert(h) < 0) {
-		pthread_mutex_unlock(&svc.lock);
-		handle_free(h);
-		return;
-	}
+	table_insert(h);
 	svc_orphan_locked(h);
-	svc_reap_locked(h); /* frees h if it is already done */
+	svc_check_locked(h, true); /* frees h if it is already done */
 	pthread_mutex_unlock(&svc.lock);
 }
 
@@ -392,6 +420,7 @@ static void atfork_child(void)
 		for (; x; x = next) {
 			next = x->hnext;
 			x->hnext = NULL;
+			x->tracked = false;
 			if (x->orphan)
 				handle_free(x);
 		}
