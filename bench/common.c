@@ -52,14 +52,49 @@ void bench_die(const char *what, int err)
 }
 
 /* 4000 tracked children need 4000 pidfds (twice that for some backends). */
-static void raise_nofile(void)
+static void raise_limit(int resource)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(resource, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		setrlimit(resource, &rl);
 	}
+}
+
+/* Why K tracked children cannot run here, or NULL.  B3 skips such a K
+ * (and says why) rather than failing half-way with EMFILE or EAGAIN. */
+static const char *k_limit(int k, char *buf, size_t len)
+{
+	struct rlimit rl;
+	long pid_max = 0;
+	FILE *f;
+
+	/* Up to 2 fds per tracked child, plus the loop's own. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)k * 2 + 64 > rl.rlim_cur) {
+		snprintf(buf, len, "RLIMIT_NOFILE %llu too low",
+			 (unsigned long long)rl.rlim_cur);
+		return buf;
+	}
+	/* RLIMIT_NPROC counts every process of the user, not only ours. */
+	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)k + 256 > rl.rlim_cur) {
+		snprintf(buf, len, "RLIMIT_NPROC %llu too low",
+			 (unsigned long long)rl.rlim_cur);
+		return buf;
+	}
+	f = fopen("/proc/sys/kernel/pid_max", "re");
+	if (f) {
+		if (fscanf(f, "%ld", &pid_max) != 1)
+			pid_max = 0;
+		fclose(f);
+	}
+	if (pid_max > 0 && k + 1024 > pid_max) {
+		snprintf(buf, len, "pid_max %ld too low", pid_max);
+		return buf;
+	}
+	return NULL;
 }
 
 /*
@@ -164,7 +199,8 @@ static int do_lat(int argc, char **argv)
 	char *stamp_argv[] = { child_path, "stamp", fdbuf, delaybuf, NULL };
 	int trials, reps, in_loop, r;
 	char *klist, *tok, *save = NULL;
-	struct rlimit rl;
+	char whybuf[64];
+	const char *why;
 	uint64_t *lat;
 
 	if (argc != 7)
@@ -185,12 +221,10 @@ static int do_lat(int argc, char **argv)
 
 		if (k > BENCH_MAX_IDLE)
 			bench_die("K too large", EINVAL);
-		/* Up to 2 fds per tracked child, plus the loop's own. */
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-		    (rlim_t)k * 2 + 64 > rl.rlim_cur) {
+		why = k_limit(k, whybuf, sizeof(whybuf));
+		if (why) {
 			print_head("lat-skip");
-			printf(",\"k\":%d,\"reason\":\"RLIMIT_NOFILE %llu too low\"}\n",
-			       k, (unsigned long long)rl.rlim_cur);
+			printf(",\"k\":%d,\"reason\":\"%s\"}\n", k, why);
 			continue;
 		}
 		if (k > 0) {
@@ -282,7 +316,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s info|b1|lat|res|cycles ...\n", argv[0]);
 		return 2;
 	}
-	raise_nofile();
+	raise_limit(RLIMIT_NOFILE);
+	raise_limit(RLIMIT_NPROC);
 	find_child();
 	setup_stamp();
 	r = bench_impl.init();
