@@ -20,7 +20,8 @@
  *   children are tracked.  A zombie that belongs to other code (a system()
  *   in flight, a fork the program reaps itself) is never reaped by us, but
  *   it hides the others: while it lingers we check every tracked pid, and
- *   look again after a growing pause (1 ms up to 250 ms), since the kernel
+ *   look again after a growing pause (1 ms up to 32 ms, well inside the
+ *   100 ms in which a handle's fd must turn readable), since the kernel
  *   would wake us at once for the same zombie.
  * - The thread blocks every signal and owns no file descriptor.
  * - Reaping happens under the service lock and send_signal checks the
@@ -311,7 +312,7 @@ static void *svc_main(void *arg)
 			idle = true;
 			backoff = 0;
 		} else if (r == 0 && si.si_pid && reap_ready_locked()) {
-			backoff = backoff ? (backoff < 125 ? backoff * 2 : 250) : 1;
+			backoff = backoff ? (backoff < 32 ? backoff * 2 : 32) : 1;
 		} else {
 			backoff = 0;
 		}
