@@ -54,6 +54,8 @@ const char *child_path(void);
 
 /* The backend PIDSHIM_BACKEND asks for (enum value), 0 if unset. */
 int forced_backend(void);
+/* The kernel features the forced backend needs, for skip messages. */
+const char *backend_needs(void);
 /* Check that the library runs the forced backend; dies otherwise. */
 int require_backend(void);
 

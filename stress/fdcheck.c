@@ -93,8 +93,7 @@ int main(void)
 	cloexec_inherited_fds();
 	child_path();
 	if (forced_backend() && pidshim_backend() == -ENOSYS) {
-		printf("1..0 # SKIP backend %s needs a kernel feature this kernel lacks\n",
-		       getenv("PIDSHIM_BACKEND"));
+		printf("1..0 # SKIP %s\n", backend_needs());
 		return 0;
 	}
 	backend = require_backend();

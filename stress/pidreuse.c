@@ -415,8 +415,7 @@ static int run_tests(void)
 	int backend = pidshim_backend(), fd0, z;
 
 	if (forced_backend() && backend == -ENOSYS) {
-		printf("1..0 # SKIP backend %s needs a kernel feature this kernel lacks\n",
-		       getenv("PIDSHIM_BACKEND"));
+		printf("1..0 # SKIP %s\n", backend_needs());
 		return 0;
 	}
 	backend = require_backend();
