@@ -251,10 +251,15 @@ static void *poke_then_release(void *arg)
 	struct poker *p = arg;
 
 	for (int i = 0; i < 3; i++) {
-		ps_sleep_ms(60);
+		int64_t end;
+
+		ps_sleep_ms(30);
 		pthread_kill(p->target, SIGUSR1);
+		/* Each signal handled before the next (they would coalesce). */
+		end = ps_now_ms() + 5000 * ps_slow();
+		while (usr1_count <= i && ps_now_ms() < end)
+			ps_sleep_ms(1);
 	}
-	ps_sleep_ms(60);
 	close(p->release);
 	return NULL;
 }
