@@ -86,10 +86,10 @@ $(ST_BUILD)/fuzz/fuzz-%: stress/fuzz-%.c shim/cli/parse.c shim/cli/parse.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Ishim/cli -o $@ $< shim/cli/parse.c
 
-stress: $(ST_PROGS) $(ST_TSAN_PROGS)
+stress: $(ST_PROGS) $(ST_TSAN_PROGS) $(BUILD)/pidshim
 	stress/run.sh full $(BUILD) "$(STRESS_PERSONALITY)"
 
-check-stress: $(ST_PROGS) $(ST_TSAN_PROGS)
+check-stress: $(ST_PROGS) $(ST_TSAN_PROGS) $(BUILD)/pidshim
 	stress/run.sh quick $(BUILD) "$(STRESS_PERSONALITY)"
 
 fuzz: $(FUZZ_BINS)

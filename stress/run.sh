@@ -132,6 +132,8 @@ count "$res"/stress-tsan-*.tap > "$res/stress-tsan.count"
 	done
 } > "$res/reliability.txt"
 
+stress/reliability-md.sh "$res" > "$res/reliability.md" 2>/dev/null
+
 for f in "$res"/stress-*.tap; do
 	grep -H '^not ok\|^Bail out' "$f"
 done
