@@ -95,7 +95,7 @@ PS_TEST(coexist, waitpid_own_pid_sees_its_own_status)
  */
 PS_TEST(coexist, foreign_zombie_is_left_to_its_owner_without_spinning)
 {
-	int64_t cpu0, cpu;
+	int64_t cpu0, cpu, late;
 	pid_t pid;
 	int st;
 
@@ -111,8 +111,8 @@ PS_TEST(coexist, foreign_zombie_is_left_to_its_owner_without_spinning)
 		int rel = -1;
 
 		ASSERT_EQ(0, ps_spawn_blocker(&o, &rel, i));
-		close(rel);
-		EXPECT_TRUE(ps_readable(pidshim_fd(o), 100 * ps_slow() + 50))
+		late = ps_release_and_time_readiness(&rel, pidshim_pid(o), pidshim_fd(o));
+		EXPECT_TRUE(late >= 0 && late <= PS_READY_MS)
 		{
 			TH_LOG("exit %d not seen within 100 ms while a foreign zombie "
 			       "lingers",
@@ -186,11 +186,13 @@ static void unblocked_sigchld(struct __test_metadata *_metadata,
 	ps_sleep_ms(20);
 	for (i = 0; i < n; i++) {
 		struct pidshim_exit ex;
+		int64_t ms;
 		int r;
 
 		ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, i % 100));
-		ps_close(&self->release);
-		if (!ps_readable(pidshim_fd(self->h), 100 * ps_slow() + 50))
+		ms = ps_release_and_time_readiness(&self->release, pidshim_pid(self->h),
+						   pidshim_fd(self->h));
+		if (ms < 0 || ms > PS_READY_MS)
 			late++;
 		r = pidshim_wait_timeout(self->h, 10000 * ps_slow(), &ex);
 		EXPECT_EQ(0, r)

@@ -628,6 +628,47 @@ static inline bool ps_readable(int fd, int ms)
 	return r > 0 && (p.revents & POLLIN);
 }
 
+/* The contract's "readable within 100 ms after the exit", plus slack. */
+#define PS_READY_MS (100 * ps_slow() + 50)
+
+/*
+ * Closes *release (the blocker child pid exits now) and returns how many ms
+ * after the exit fd became readable, or -1 if it did not within 5 s
+ * (scaled).  The exit moment is when a raw pidfd of the child turns
+ * readable, where the kernel lets us open one, so that load which delays
+ * the child's own exit is not charged to the library; else the release.
+ */
+static inline int64_t ps_release_and_time_readiness(int *release, pid_t pid, int fd)
+{
+	long ref = ps_raw_syscall(__NR_pidfd_open, pid, 0, 0, 0, 0);
+	struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+			       { .fd = ref >= 0 ? (int)ref : -1, .events = POLLIN } };
+	int64_t t0, now, t_exit = -1, t_ready = -1, end;
+
+	t0 = ps_now_ms();
+	close(*release);
+	*release = -1;
+	end = t0 + 5000 * ps_slow();
+	do {
+		if (poll(p, 2, 100) < 0 && errno != EINTR)
+			break;
+		now = ps_now_ms();
+		if (p[1].fd >= 0 && (p[1].revents & POLLIN)) {
+			t_exit = now;
+			p[1].fd = -1;
+		}
+		if (p[0].revents & POLLIN)
+			t_ready = now;
+	} while (t_ready < 0 && now < end);
+	if (ref >= 0)
+		close((int)ref);
+	if (t_ready < 0)
+		return -1;
+	if (ref < 0)
+		t_exit = t0;
+	return t_exit < 0 || t_ready < t_exit ? 0 : t_ready - t_exit;
+}
+
 /* Raises RLIMIT_NOFILE's soft limit to want (capped by the hard limit). */
 static inline rlim_t ps_raise_nofile(rlim_t want)
 {
