@@ -52,10 +52,16 @@ $(ST_BUILD)/pidshim-faults: stress/faults.c $(ST_COMMON) $(INCDIR)/pidshim.h $(L
 		$(LDFLAGS_COMMON) -lrt
 
 # Static so that it runs setuid/setgid without the loader dropping
-# LD_LIBRARY_PATH; no sanitizer (static).
-$(ST_BUILD)/secure-probe: stress/secure-probe.c $(INCDIR)/pidshim.h $(LIB_A)
+# LD_LIBRARY_PATH; so never sanitized: with SANITIZE set it links a plain
+# copy of the library.
+ST_PLAIN_LIB := $(if $(SANITIZE),$(BUILD)/plain/libpidshim.a,$(LIB_A))
+$(BUILD)/plain/libpidshim.a: $(LIB_SRCS) shim/lib/*.h $(INCDIR)/pidshim.h
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/plain SANITIZE= $(BUILD)/plain/libpidshim.a
+
+$(ST_BUILD)/secure-probe: stress/secure-probe.c $(INCDIR)/pidshim.h $(ST_PLAIN_LIB)
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE -pthread -I$(INCDIR) -static -o $@ $< $(LIB_A)
+	$(CC) -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE -pthread -I$(INCDIR) -static -o $@ $< \
+		$(ST_PLAIN_LIB)
 
 # ThreadSanitizer: the library rebuilt with SANITIZE=thread, and the
 # threaded tests against it.
@@ -71,7 +77,7 @@ $(ST_BUILD)/tsan/pidshim-%: stress/%.c $(ST_COMMON) $(INCDIR)/pidshim.h $(BUILD)
 # libFuzzer (clang; libclang-rt-14-dev).  The library is rebuilt with
 # coverage so the fuzzer sees inside pidshim_exit_status().
 $(BUILD)/fuzzlib/libpidshim.a: $(LIB_SRCS) shim/lib/*.h $(INCDIR)/pidshim.h
-	$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzzlib CC=$(FUZZ_CC) \
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzzlib CC=$(FUZZ_CC) SANITIZE= \
 		EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
 		EXTRA_LDFLAGS="-fsanitize=address,undefined" $(BUILD)/fuzzlib/libpidshim.a
 
