@@ -65,6 +65,9 @@ fi
 tests=$(sed -e 's/#.*//' "$tdir/LIST" | awk 'NF { print $1 }')
 
 echo "@@KM uname $(uname -r)"
+# CPU time split (user nice system idle ...) before and after: tells a
+# guest starved of host CPU from one that waits on the tests' own sleeps.
+echo "@@KM stat-begin $(head -n 1 /proc/stat)"
 echo "@@KM nproc $(grep -c '^processor' /proc/cpuinfo 2>/dev/null || echo 1)"
 echo "@@KM probe-begin"
 "$cli" probe --json 2>&1
@@ -95,4 +98,5 @@ for p in "$@"; do
 	done
 	echo "@@KM pers-end $p"
 done
+echo "@@KM stat-end $(head -n 1 /proc/stat)"
 echo "@@KM done"
