@@ -151,7 +151,7 @@ case $accel in
 # scheduler.  At 5 times wider, 3 of 2030 results per kernel still failed
 # that way when the host ran at load 15.  In an emulated guest a bound can
 # only tell an exit seen late from one never seen; the real 100 ms bound
-# is held by `make check` and the host column.
+# is held by `make check`.
 kvm) qaccel="-accel kvm -cpu host" slow=${KM_TEST_SLOW:-1} ;;
 tcg) qaccel="-accel tcg -cpu max" slow=${KM_TEST_SLOW:-10} ;;
 *) die "KM_ACCEL must be auto, kvm or tcg" ;;
