@@ -11,7 +11,9 @@
  *
  * epoll data holds the member's slot and a generation number, never a
  * pointer, so an event for a member that was removed meanwhile is
- * recognised and dropped.  Members that are ready together are reported in
+ * recognised and dropped.  A member keeps its slot while it is a member
+ * (freed slots are reused), so removing one costs one EPOLL_CTL_DEL and
+ * nothing else.  Members that are ready together are reported in
  * turn: the one reported least recently goes first.
  */
 #include <stdlib.h>
@@ -25,8 +27,11 @@
 struct pidshim_set {
 	int epfd;
 	pthread_mutex_t lock;
-	struct pidshim **members;
-	uint32_t n, cap;
+	struct pidshim **members; /* by slot; NULL for a free slot */
+	uint32_t *free_slots;     /* stack of free slots below high */
+	uint32_t high, cap;       /* slots used so far, slots allocated */
+	uint32_t nfree;
+	uint32_t n;               /* members */
 	uint32_t gen;
 	uint32_t armed; /* members still registered in the epoll */
 	uint64_t seq;
@@ -87,21 +92,28 @@ PIDSHIM_API int pidshim_set_add(struct pidshim_set *s, struct pidshim *h)
 		r = h->set == s ? -EEXIST : -EBUSY;
 		goto out;
 	}
-	if (s->n == s->cap) {
+	if (!s->nfree && s->high == s->cap) {
 		uint32_t cap = s->cap ? s->cap * 2 : 16;
 		struct pidshim **m = realloc(s->members, cap * sizeof(*m));
+		uint32_t *f;
 
 		if (!m) {
 			r = -ENOMEM;
 			goto out;
 		}
 		s->members = m;
+		f = realloc(s->free_slots, cap * sizeof(*f));
+		if (!f) {
+			r = -ENOMEM;
+			goto out;
+		}
+		s->free_slots = f;
 		s->cap = cap;
 	}
 	if (++s->gen == 0)
 		s->gen = 1;
 	h->set_gen = s->gen;
-	h->set_idx = s->n;
+	h->set_idx = s->nfree ? s->free_slots[s->nfree - 1] : s->high;
 	h->set_seq = 0;
 	h->set_armed = false;
 	/* A member already reaped can never be reported: keep it out. */
@@ -115,7 +127,12 @@ PIDSHIM_API int pidshim_set_add(struct pidshim_set *s, struct pidshim *h)
 		h->set_armed = true;
 		s->armed++;
 	}
-	s->members[s->n++] = h;
+	if (s->nfree)
+		s->nfree--;
+	else
+		s->high++;
+	s->members[h->set_idx] = h;
+	s->n++;
 	h->set = s;
 out:
 	pthread_mutex_unlock(&s->lock);
@@ -124,8 +141,6 @@ out:
 
 PIDSHIM_API int pidshim_set_remove(struct pidshim_set *s, struct pidshim *h)
 {
-	struct pidshim *last;
-
 	if (!s || !h)
 		return -EINVAL;
 	pthread_mutex_lock(&s->lock);
@@ -134,19 +149,9 @@ PIDSHIM_API int pidshim_set_remove(struct pidshim_set *s, struct pidshim *h)
 		return -ENOENT;
 	}
 	disarm_locked(s, h);
-	last = s->members[--s->n];
-	if (last != h) {
-		/* Move the last member into the hole; its epoll data names
-		 * the slot, so tell the epoll. */
-		last->set_idx = h->set_idx;
-		s->members[last->set_idx] = last;
-		if (last->set_armed) {
-			struct epoll_event ev = { .events = EPOLLIN,
-						  .data.u64 = ev_data(last) };
-
-			epoll_ctl(s->epfd, EPOLL_CTL_MOD, last->fd, &ev);
-		}
-	}
+	s->members[h->set_idx] = NULL;
+	s->free_slots[s->nfree++] = h->set_idx;
+	s->n--;
 	h->set = NULL;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
@@ -174,7 +179,7 @@ static struct pidshim *pick_locked(struct pidshim_set *s, const struct epoll_eve
 		uint32_t idx = (uint32_t)ev[i].data.u64, gen = ev[i].data.u64 >> 32;
 		struct pidshim *h;
 
-		if (idx >= s->n || s->members[idx]->set_gen != gen)
+		if (idx >= s->high || !s->members[idx] || s->members[idx]->set_gen != gen)
 			continue;
 		h = s->members[idx];
 		if (!h->set_armed)
@@ -232,13 +237,16 @@ PIDSHIM_API void pidshim_set_free(struct pidshim_set *s)
 
 	if (!s)
 		return;
-	for (uint32_t i = 0; i < s->n; i++) {
+	for (uint32_t i = 0; i < s->high; i++) {
+		if (!s->members[i])
+			continue;
 		s->members[i]->set = NULL;
 		s->members[i]->set_armed = false;
 	}
 	close(s->epfd);
 	pthread_mutex_destroy(&s->lock);
 	free(s->members);
+	free(s->free_slots);
 	free(s);
 	errno = saved_errno;
 }
