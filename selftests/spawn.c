@@ -318,6 +318,28 @@ PS_TEST(spawn, caller_sigmask_unchanged_by_library)
 }
 
 /*
+ * pidshim.h: -EAGAIN when the process limit is hit, with nothing left
+ * behind.  RLIMIT_NPROC 0 stops every fork of a user without
+ * CAP_SYS_RESOURCE; root first becomes nobody.
+ */
+PS_TEST(spawn, process_limit_gives_eagain)
+{
+	struct rlimit zero = { 0, 0 };
+	struct pidshim *h = SENTINEL;
+	int r;
+
+	if (geteuid() == 0) {
+		ASSERT_EQ(0, setresgid(65534, 65534, 65534));
+		ASSERT_EQ(0, setresuid(65534, 65534, 65534));
+	}
+	ASSERT_EQ(0, setrlimit(RLIMIT_NPROC, &zero));
+	r = ps_spawn_helper(&h, -1, -1, "exit", "0", NULL);
+	EXPECT_EQ(-EAGAIN, r);
+	EXPECT_EQ(SENTINEL, h);
+	EXPECT_TRUE(ps_no_children());
+}
+
+/*
  * No fd free for the handle: spawn fails with -EMFILE/-ENFILE, and if the
  * child had started it was killed and reaped; afterwards spawn works.
  */
