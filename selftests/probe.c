@@ -409,6 +409,35 @@ TEST(pidfd_open_sigsys_selects_signalfd_without_dying)
 	filtered_probe(_metadata, SECCOMP_RET_TRAP, 0, PIDSHIM_BACKEND_SIGNALFD);
 }
 
+static volatile sig_atomic_t app_sigsys;
+
+static void on_app_sigsys(int sig)
+{
+	(void)sig;
+	app_sigsys++;
+}
+
+/*
+ * The same trap while the program has its own SIGSYS handler and blocks
+ * SIGSYS in the probing thread (a blocked forced signal would kill): the
+ * process survives, and its handler and mask are as before.
+ */
+TEST(pidfd_open_sigsys_leaves_app_handler_and_mask_alone)
+{
+	struct sigaction sa = { .sa_handler = on_app_sigsys }, now;
+	sigset_t sys, mask;
+
+	sigemptyset(&sys);
+	sigaddset(&sys, SIGSYS);
+	ASSERT_EQ(0, sigaction(SIGSYS, &sa, NULL));
+	ASSERT_EQ(0, pthread_sigmask(SIG_BLOCK, &sys, NULL));
+	filtered_probe(_metadata, SECCOMP_RET_TRAP, 0, PIDSHIM_BACKEND_SIGNALFD);
+	ASSERT_EQ(0, sigaction(SIGSYS, NULL, &now));
+	EXPECT_EQ((void *)on_app_sigsys, (void *)now.sa_handler);
+	ASSERT_EQ(0, pthread_sigmask(SIG_SETMASK, NULL, &mask));
+	EXPECT_TRUE(sigismember(&mask, SIGSYS));
+}
+
 /* Linux 5.3: pidfd_open exists, waitid(P_PIDFD) is an unknown idtype. */
 TEST(waitid_pidfd_einval_selects_pidfd_poll)
 {

@@ -191,14 +191,20 @@ static void ps_sigsys_handler(int sig)
 static inline long ps_raw_syscall(long nr, long a, long b, long c, long d, long e)
 {
 	struct sigaction sa = { .sa_handler = ps_sigsys_handler }, old;
+	sigset_t sys, oldmask;
 	long r;
 	int err;
 
+	/* A blocked SIGSYS from a trap is forced to its default: death. */
+	sigemptyset(&sys);
+	sigaddset(&sys, SIGSYS);
+	pthread_sigmask(SIG_UNBLOCK, &sys, &oldmask);
 	sigaction(SIGSYS, &sa, &old);
 	ps_sigsys_seen = 0;
 	r = syscall(nr, a, b, c, d, e);
 	err = errno;
 	sigaction(SIGSYS, &old, NULL);
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	if (ps_sigsys_seen)
 		return -ENOSYS;
 	return r < 0 ? -err : r;
