@@ -443,6 +443,46 @@ TEST(waitid_pidfd_einval_selects_pidfd_poll)
 {
 	filtered_probe(_metadata, 0, EINVAL, PIDSHIM_BACKEND_PIDFD_POLL);
 }
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x1000
+#endif
+
+/*
+ * qemu-user (Go's pitfall): pidfd_open and waitid(P_PIDFD) work, but
+ * clone3 is ENOSYS and clone(CLONE_PIDFD) EINVAL.  A library that spawns
+ * with CLONE_PIDFD without probing it would fail here; the backend the
+ * raw probe finds must be chosen and must work.
+ */
+TEST(clone_pidfd_missing_keeps_backend_working)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PS_AUDIT_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_PIDFD, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	struct ps_kernel k;
+	long r;
+
+	ASSERT_EQ(0, unsetenv("PIDSHIM_BACKEND"));
+	ASSERT_EQ(0, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+	if (r && (errno == EINVAL || errno == ENOSYS))
+		SKIP(return, "kernel lacks seccomp filters (SECCOMP_SET_MODE_FILTER)%s",
+			   ps_under_valgrind() ? ": valgrind does not emulate them" : "");
+	ASSERT_EQ(0, r);
+	k = ps_probe_kernel();
+	EXPECT_EQ(ps_kernel_best(&k), pidshim_backend());
+	check_backend_works(_metadata);
+}
 #endif /* PS_AUDIT_ARCH */
 
 /* ---- forced backends ---------------------------------------------------- */
