@@ -124,7 +124,9 @@ static int reap_or_peek(struct pidshim *h, struct pidshim_exit *e, int patience_
 	/* A non-child, and on 5.3 any child, is only looked at once its
 	 * pidfd says it has exited: P_PID must not outlive the process. */
 	if (!h->child || !uses_p_pidfd(h)) {
-		r = poll_one(h->fd, 0);
+		do /* even a 0 timeout gives EINTR when a signal is pending */
+			r = poll_one(h->fd, 0);
+		while (r == -EINTR);
 		if (r < 0)
 			return r;
 		if (r == 0)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -42,16 +43,14 @@ static int sfd_prepare(struct pidshim *h)
 }
 
 /*
- * The process's start time (clock ticks since boot, field 22 of
- * /proc/PID/stat): with no pidfd, the only way to tell that a PID which
- * other code reaped now names a different process.  0 when /proc cannot
- * tell (not mounted, or another PID namespace's), -ESRCH when no process
- * has the PID.  Where /proc cannot tell, a child that other code reaps
- * and whose PID is reused before the handle notices is the one case the
- * pidfd backends cover and this one cannot.
+ * With no pidfd the PID is the only name of the process, and other code
+ * may reap the child and let the PID be reused.  An fd on /proc/PID
+ * names the process itself, on every kernel: once it is reaped, lookups
+ * through it fail with ESRCH even if a new process took the PID.  It is
+ * only usable where /proc shows our own PID namespace (not after
+ * unshare(CLONE_NEWPID) without a new /proc mount); without it the PID is
+ * trusted, the one case the pidfd backends cover and this one cannot.
  */
-/* /proc shows this process's PID namespace (not an outer one, as after
- * unshare(CLONE_NEWPID) without a new /proc mount). */
 static bool proc_is_ours(void)
 {
 	char buf[32];
@@ -63,48 +62,27 @@ static bool proc_is_ours(void)
 	return strtol(buf, NULL, 10) == getpid();
 }
 
-static long long proc_start(pid_t pid)
+static int open_procfd(pid_t pid)
 {
-	char path[32], buf[512], *p;
-	long long start = 0;
-	ssize_t n;
+	char path[32];
 	int fd;
 
 	if (!proc_is_ours())
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 && errno == ESRCH ? -ESRCH : 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
-	if (!p)
-		return 0;
-	/* After ") " come field 3 (state) ... field 22 (starttime). */
-	for (int field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	if (p && sscanf(p + 1, "%lld", &start) != 1)
-		start = 0;
-	return start;
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -1 : fd_move_above_stdio(fd);
 }
 
 /* Under the service lock: is h's PID still h's process? */
 static bool still_ours_locked(struct pidshim *h)
 {
-	long long now;
+	struct stat st;
 
-	if (h->start <= 0)
-		return true; /* /proc could not tell: trust the PID */
-	now = proc_start(h->pid);
-	if (now == -ESRCH || (now > 0 && now != h->start)) {
-		svc_forget_locked(h);
-		return false;
-	}
-	return true;
+	if (h->procfd < 0 || fstatat(h->procfd, "stat", &st, 0) == 0 || errno != ESRCH)
+		return true;
+	svc_forget_locked(h);
+	return false;
 }
 
 static int sfd_attach(struct pidshim *h)
@@ -127,7 +105,7 @@ static int sfd_attach(struct pidshim *h)
 		if (r < 0)
 			return r;
 	}
-	h->start = proc_start(h->pid);
+	h->procfd = open_procfd(h->pid);
 	svc_track(h);
 	return 0;
 }
@@ -202,6 +180,9 @@ static void sfd_close(struct pidshim *h)
 		/* Still running: the service reaps and frees it later. */
 		close(h->fd);
 		h->fd = -1;
+		if (h->procfd >= 0)
+			close(h->procfd);
+		h->procfd = -1;
 		svc_orphan_locked(h);
 		svc_unlock();
 		return;

@@ -61,6 +61,7 @@ HIDDEN int handle_new(pid_t pid, bool owned, struct pidshim **ret)
 		return -ENOMEM;
 	h->pid = pid;
 	h->fd = -1;
+	h->procfd = -1;
 	h->owned = owned;
 	*ret = h;
 	return 0;
@@ -70,6 +71,8 @@ HIDDEN void handle_free(struct pidshim *h)
 {
 	if (h->fd >= 0)
 		close(h->fd);
+	if (h->procfd >= 0)
+		close(h->procfd);
 	free(h);
 }
 

@@ -88,7 +88,7 @@ struct pidshim {
 	bool child;  /* a child of this process (only children can be reaped) */
 	bool orphan; /* closed by the user while running; the service reaps it */
 	bool tracked; /* in the service's table (under svc lock) */
-	long long start; /* signalfd backend: start time from /proc, 0 unknown */
+	int procfd;  /* signalfd backend: /proc/PID, names the process, or -1 */
 	const struct backend_ops *ops;
 	_Atomic int state; /* enum h_state */
 
