@@ -277,15 +277,26 @@ md=$out/table.md
 		done < "$out/$n.row"
 	done
 } > "$table"
+# The same as a grid for documents: a row per personality, a column per
+# kernel, each cell "backend passed/failed/skipped".
+for n in "${names[@]}"; do cat "$out/$n.row"; done | awk '
 {
-	echo "| kernel | release | personality | backend | passed | failed | skipped |"
-	echo "|---|---|---|---|---:|---:|---:|"
-	for n in "${names[@]}"; do
-		while read -r k rel p b np nf ns note; do
-			echo "| $k | $rel | $p | $b | $np | $nf | $ns |"
-		done < "$out/$n.row"
-	done
-} > "$md"
+	if (!($1 in seen)) { seen[$1] = 1; k[++nk] = $1; rel[$1] = $2 }
+	if (!($3 in pseen)) { pseen[$3] = 1; p[++np] = $3 }
+	cell[$1, $3] = ($4 == "-" ? "" : $4 " ") $5 "/" $6 "/" $7
+}
+END {
+	printf "| personality |"
+	for (i = 1; i <= nk; i++) printf " %s %s |", k[i], rel[k[i]]
+	printf "\n|---|"
+	for (i = 1; i <= nk; i++) printf "---|"
+	printf "\n"
+	for (j = 1; j <= np; j++) {
+		printf "| %s |", p[j]
+		for (i = 1; i <= nk; i++) printf " %s |", ((k[i], p[j]) in cell ? cell[k[i], p[j]] : "-")
+		printf "\n"
+	}
+}' > "$md"
 echo
 cat "$table"
 echo
