@@ -85,7 +85,10 @@ wait
 
 # 2. PID-reuse torture, 3. faults, 6. fd leaks: one process per backend.
 for b in $backends; do
-	runtap "stress-pidreuse-$b" 150 env PIDSHIM_BACKEND=$b $wrap "$bin/pidshim-pidreuse" \
+	# In its own pid namespace with its own /proc (as in a container), so
+	# /proc names this namespace's processes; without $ns the program
+	# makes a bare pid namespace itself.
+	runtap "stress-pidreuse-$b" 150 $ns env PIDSHIM_BACKEND=$b $wrap "$bin/pidshim-pidreuse" \
 		$reuse_iters
 	runtap "stress-faults-$b" 240 env PIDSHIM_BACKEND=$b $wrap "$bin/pidshim-faults" $storm
 	runtap "stress-fdcheck-$b" 60 env PIDSHIM_BACKEND=$b $wrap "$bin/pidshim-fdcheck"
@@ -113,7 +116,7 @@ export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
 for b in $backends; do
 	runtap "stress-tsan-$b" 300 env PIDSHIM_BACKEND=$b STRESS_CHILD=$tsan/stress-child \
 		$wrap "$tsan/pidshim-stress" -n $tsan_cycles -T 60
-	runtap "stress-tsan-pidreuse-$b" 150 env PIDSHIM_BACKEND=$b \
+	runtap "stress-tsan-pidreuse-$b" 150 $ns env PIDSHIM_BACKEND=$b \
 		STRESS_CHILD=$tsan/stress-child $wrap "$tsan/pidshim-pidreuse" 5
 done
 for f in "$res"/stress-tsan-*.tap; do
