@@ -233,7 +233,11 @@ start_job() {
 		fin=
 		wait -n -p fin || true
 		# The host column runs beside the pool, not in a slot.
-		[ "$fin" = "$host_pid" ] && host_pid=done || running=$((running - 1))
+		if [ "$fin" = "$host_pid" ]; then
+			host_pid=finished
+		else
+			running=$((running - 1))
+		fi
 	done
 	"$@" &
 	running=$((running + 1))

@@ -44,7 +44,7 @@ sh "$here/kernel-suite.sh" "$tests" "$cli" $pers > "$out/container.log" 2>&1
 "$here/kernel-report.sh" container "$out/container.log" "$out" "$res" "$pers" > "$out/container.row"
 
 printf '\n%-28s %-15s %-11s %7s %7s %7s  %s\n' release personality backend passed failed skipped note
-while read -r k rel p b np nf ns note; do
+while read -r _ rel p b np nf ns note; do
 	[ "$note" = - ] && note= || note=$(echo "$note" | tr _ ' ')
 	printf '%-28s %-15s %-11s %7d %7d %7d  %s\n' "$rel" "$p" "$b" "$np" "$nf" "$ns" "$note"
 done < "$out/container.row"

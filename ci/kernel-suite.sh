@@ -59,6 +59,7 @@ run_section() {
 }
 
 if [ $# -eq 0 ]; then
+	# shellcheck disable=SC2046 # one name a line, no blanks in names
 	set -- $("$cli" emulate --names)
 fi
 
