@@ -24,30 +24,8 @@
 #include "pidshim.h"
 #include "personality.h"
 
-/*
- * The generic syscall numbers (asm-generic/unistd.h, shared by every
- * architecture since 4.19 except alpha and the mips ABIs' offsets).  Only
- * used when libseccomp is too old to know the name.
- */
-#ifndef __NR_pidfd_send_signal
-#define __NR_pidfd_send_signal 424
-#endif
-#ifndef __NR_pidfd_open
-#define __NR_pidfd_open 434
-#endif
-#ifndef __NR_clone3
-#define __NR_clone3 435
-#endif
-#ifndef __NR_pidfd_getfd
-#define __NR_pidfd_getfd 438
-#endif
-
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
+/* Syscall numbers and flags for a libseccomp too old to know the names. */
+#include "kabi.h"
 /*
  * pidfd_open() flags: PIDFD_NONBLOCK (5.10) is O_NONBLOCK, PIDFD_THREAD
  * (6.9) O_EXCL.  5.3 and 5.4 refuse any flag, so only PIDFD_THREAD needs

@@ -24,31 +24,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kabi.h"
 #include "pidfd_features.h"
 
-/* Missing from older libc headers; the numbers are the same on every
- * architecture with the unified syscall table (all since 4.20). */
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
-#endif
-#ifndef SYS_process_mrelease
-#define SYS_process_mrelease 448
-#endif
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
+/* pidfd_open() flags, by the open(2) flag each one reuses. */
 #define PIDFD_NONBLOCK_FLAG O_NONBLOCK /* PIDFD_NONBLOCK, Linux 5.10 */
 #define PIDFD_THREAD_FLAG O_EXCL       /* PIDFD_THREAD, Linux 6.9 */
 
