@@ -23,6 +23,16 @@ if [ -s "$dir/failed-targets" ]; then
 		tf=$((tf + 1))
 	done < "$dir/failed-targets"
 fi
+# The kernel personality matrix (check-personalities), again at the end.
+rows=$dir/personalities/matrix.rows
+if [ -s "$rows" ]; then
+	printf '\n%-15s %-11s %-11s %7s %7s %7s\n' personality expected selected passed failed skipped
+	while read -r p expect got pass fail skip _; do
+		mark=
+		[ "$got" = "$expect" ] || mark="  <- wrong backend"
+		printf '%-15s %-11s %-11s %7s %7s %7s%s\n' "$p" "$expect" "$got" "$pass" "$fail" "$skip" "$mark"
+	done < "$rows"
+fi
 echo
 echo "$tp passed, $tf failed, $ts skipped"
 [ "$tf" -eq 0 ]
