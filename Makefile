@@ -45,7 +45,7 @@ LIB_SO := $(BUILD)/libpidshim.so.$(SOVERSION)
 LIB_SO_DEV := $(BUILD)/libpidshim.so
 LIB_A := $(BUILD)/libpidshim.a
 LIB_PC := $(BUILD)/pidshim.pc
-LIB_CFLAGS := $(CFLAGS_COMMON) -fPIC -fvisibility=hidden -DPIDSHIM_BUILDING -I$(INCDIR) -Ishim/lib
+LIB_CFLAGS := $(CFLAGS_COMMON) -Wunused-parameter -fPIC -fvisibility=hidden -DPIDSHIM_BUILDING -I$(INCDIR) -Ishim/lib
 
 # Fragments append to these.
 ALL_TARGETS := lib

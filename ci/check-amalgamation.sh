@@ -13,8 +13,8 @@
 set -u
 build=${1:?usage: ci/check-amalgamation.sh BUILD}
 amalg=$build/amalgamation
-res=$build/results
-mkdir -p "$res"
+mkdir -p "$build/results"
+res=$(cd "$build/results" && pwd) # absolute: the checks run in a scratch dir
 pass=0 fail=0 skip=0
 ok() { echo "ok - $1"; pass=$((pass + 1)); }
 no() { echo "not ok - $1"; fail=$((fail + 1)); }

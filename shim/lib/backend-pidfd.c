@@ -221,6 +221,7 @@ static void pfd_close(struct pidshim *h)
  * handle is closed early is started now, so closing can never fail. */
 static int pfd_prepare(struct pidshim *h)
 {
+	(void)h;
 	return svc_prepare();
 }
 
