@@ -142,15 +142,18 @@ static bool skipped(pid_t pid, const pid_t *skip, int n_skip)
 	return false;
 }
 
-int scan_children(int *zombies, const pid_t *skip, int n_skip)
+/* Calls fn for each child of this process (from /proc), except those in
+ * skip; stops early when fn returns false.  Returns false if /proc could
+ * not be read. */
+static bool for_each_child(const pid_t *skip, int n_skip,
+			   bool (*fn)(pid_t pid, char state, void *arg), void *arg)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
 	pid_t self = getpid();
-	int n = 0, z = 0;
 
 	if (!d)
-		die("opendir /proc: %s", strerror(errno));
+		return false;
 	while ((de = readdir(d))) {
 		char path[64], buf[512], state;
 		const char *p;
@@ -176,53 +179,53 @@ int scan_children(int *zombies, const pid_t *skip, int n_skip)
 			continue;
 		if (ppid != self || skipped(pid, skip, n_skip))
 			continue;
-		n++;
-		if (state == 'Z')
-			z++;
+		if (!fn(pid, state, arg))
+			break;
 	}
 	closedir(d);
+	return true;
+}
+
+struct child_count {
+	int n, zombies;
+};
+
+static bool count_one(pid_t pid, char state, void *arg)
+{
+	struct child_count *c = arg;
+
+	(void)pid;
+	c->n++;
+	if (state == 'Z')
+		c->zombies++;
+	return true;
+}
+
+int scan_children(int *zombies, const pid_t *skip, int n_skip)
+{
+	struct child_count c = { 0, 0 };
+
+	if (!for_each_child(skip, n_skip, count_one, &c))
+		die("opendir /proc: %s", strerror(errno));
 	if (zombies)
-		*zombies = z;
-	return n;
+		*zombies = c.zombies;
+	return c.n;
+}
+
+static bool kill_one(pid_t pid, char state, void *arg)
+{
+	(void)state;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	++*(int *)arg;
+	return true;
 }
 
 int kill_children(const pid_t *skip, int n_skip)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	pid_t self = getpid();
 	int n = 0;
 
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		char path[64], buf[512], state;
-		const char *p;
-		int fd, ppid;
-		ssize_t len;
-		pid_t pid;
-
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		pid = atoi(de->d_name);
-		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = 0;
-		p = strrchr(buf, ')');
-		if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2 || ppid != self ||
-		    skipped(pid, skip, n_skip))
-			continue;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		n++;
-	}
-	closedir(d);
+	for_each_child(skip, n_skip, kill_one, &n);
 	return n;
 }
 
@@ -238,51 +241,31 @@ int count_fds_nofd(void)
 	return n;
 }
 
+static bool show_one(pid_t pid, char state, void *arg)
+{
+	char path[64], cmd[256] = "";
+	ssize_t len;
+	int fd;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		len = read(fd, cmd, sizeof(cmd) - 1);
+		close(fd);
+		for (ssize_t i = 0; i < len; i++)
+			if (!cmd[i])
+				cmd[i] = ' ';
+		if (len > 0)
+			cmd[len] = 0;
+	}
+	tap_diag("child %d state %c: %s", pid, state, cmd);
+	return true;
+}
+
 void show_children(const pid_t *skip, int n_skip)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	pid_t self = getpid();
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char path[64], buf[512], cmd[256] = "", state;
-		const char *p;
-		int fd, ppid;
-		ssize_t len;
-		pid_t pid;
-
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		pid = atoi(de->d_name);
-		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = 0;
-		p = strrchr(buf, ')');
-		if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2 || ppid != self ||
-		    skipped(pid, skip, n_skip))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			len = read(fd, cmd, sizeof(cmd) - 1);
-			close(fd);
-			for (ssize_t i = 0; i < len; i++)
-				if (!cmd[i])
-					cmd[i] = ' ';
-			if (len > 0)
-				cmd[len] = 0;
-		}
-		tap_diag("child %d state %c: %s", pid, state, cmd);
-	}
-	closedir(d);
+	for_each_child(skip, n_skip, show_one, NULL);
 }
 
 int zombies_after_grace(int grace_ms, const pid_t *skip, int n_skip)
