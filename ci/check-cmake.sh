@@ -12,21 +12,8 @@
 #   usage: ci/check-cmake.sh BUILD
 set -u
 build=${1:?usage: ci/check-cmake.sh BUILD}
-top=$(pwd)
-res=$top/$build
-case $build in /*) res=$build ;; esac
-res=$res/results
-mkdir -p "$res"
-pass=0 fail=0 skip=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-no() { echo "not ok - $1"; fail=$((fail + 1)); }
-show() { tail -20 "$1" | sed 's/^/    /'; }
-finish() {
-	echo "$pass $fail $skip" > "$res/cmake.count"
-	echo "cmake: pass $pass, fail $fail, skip $skip"
-	[ "$fail" -eq 0 ]
-	exit
-}
+. "$(dirname "$0")/tap.sh"
+tap_init cmake "$build"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

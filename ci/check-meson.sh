@@ -10,20 +10,8 @@
 #   usage: ci/check-meson.sh BUILD
 set -u
 build=${1:?usage: ci/check-meson.sh BUILD}
-res=$(pwd)/$build
-case $build in /*) res=$build ;; esac
-res=$res/results
-mkdir -p "$res"
-pass=0 fail=0 skip=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-no() { echo "not ok - $1"; fail=$((fail + 1)); }
-show() { tail -20 "$1" | sed 's/^/    /'; }
-finish() {
-	echo "$pass $fail $skip" > "$res/meson.count"
-	echo "meson: pass $pass, fail $fail, skip $skip"
-	[ "$fail" -eq 0 ]
-	exit
-}
+. "$(dirname "$0")/tap.sh"
+tap_init meson "$build"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
