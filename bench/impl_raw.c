@@ -7,9 +7,17 @@
  * that owns every child of the process may use); B2/B3 block one thread in
  * waitid(P_PID); an idle child is tracked by one raw pidfd, the smallest
  * handle the kernel offers (the B4 floor).
+ *
+ * With BENCH_RAW_WAIT=all in the environment ("raw-wait-all") every wait
+ * is waitpid(-1), which names no child: the one way to hear of an exit
+ * without pidfds and without SIGCHLD, and what the kernel charges for it
+ * (it walks the list of children, so B3 grows with K); no pidfds either.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -22,10 +30,19 @@ extern char **environ;
 static pid_t idle_pid[BENCH_MAX_IDLE];
 static int idle_fd[BENCH_MAX_IDLE];
 static int n_idle;
+static bool wait_all; /* BENCH_RAW_WAIT=all: waitpid(-1) only */
 
 static int raw_init(void)
 {
+	const char *w = getenv("BENCH_RAW_WAIT");
+
+	wait_all = w && strcmp(w, "all") == 0;
 	return 0;
+}
+
+static const char *raw_describe(void)
+{
+	return wait_all ? "\"wait\":\"all\"" : NULL;
 }
 
 static int spawn(const char *path, char *const argv[], pid_t *pid)
@@ -44,8 +61,10 @@ static int raw_spawn_wait(const char *path, int n, int conc)
 			r = spawn(path, argv, &pid);
 			if (r < 0)
 				return r;
-			if (waitpid(pid, &st, 0) != pid)
-				return -errno;
+			pid_t w = waitpid(wait_all ? -1 : pid, &st, 0);
+
+			if (w != pid)
+				return w < 0 ? -errno : -EPROTO;
 		}
 		return 0;
 	}
@@ -76,8 +95,8 @@ static int raw_track_idle(char *const argv[], int k, int in_loop)
 		r = spawn(argv[0], argv, &idle_pid[n_idle]);
 		if (r < 0)
 			return r;
-		idle_fd[n_idle] = (int)syscall(SYS_pidfd_open, idle_pid[n_idle], 0);
-		if (idle_fd[n_idle] < 0 && errno != ENOSYS)
+		idle_fd[n_idle] = wait_all ? -1 : (int)syscall(SYS_pidfd_open, idle_pid[n_idle], 0);
+		if (idle_fd[n_idle] < 0 && !wait_all && errno != ENOSYS)
 			return -errno;
 		n_idle++;
 	}
@@ -93,10 +112,11 @@ static int raw_probe(char *const argv[], int in_loop, uint64_t *woke)
 	r = spawn(argv[0], argv, &pid);
 	if (r < 0)
 		return r;
-	if (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0)
+	if (waitid(wait_all ? P_ALL : P_PID, (id_t)pid, &si, WEXITED) < 0)
 		return -errno;
 	*woke = bench_now_ns();
-	return 0;
+	/* The idle children never exit: waitpid(-1) can only name the probe. */
+	return si.si_pid == pid ? 0 : -EPROTO;
 }
 
 static void raw_untrack_all(void)
@@ -118,4 +138,5 @@ const struct bench_ops bench_impl = {
 	.track_idle = raw_track_idle,
 	.probe = raw_probe,
 	.untrack_all = raw_untrack_all,
+	.describe = raw_describe,
 };

@@ -43,7 +43,7 @@ class Impl:
         self.env = dict(os.environ)
         self.env.pop("PIDSHIM_BACKEND", None)
         self.env.update(env or {})
-        self.kind = kind  # raw, pidshim or anchor
+        self.kind = kind  # raw, floor (other bare-syscall designs), pidshim or anchor
         self.backend = None
 
 
@@ -141,9 +141,13 @@ def machine():
 
 def bench_b1(impls, raw, p, res):
     out = []
+    # The pidfd-per-child floor, where the kernel has pidfds: what any
+    # design that holds one fd per child pays before its own code runs.
+    floor = next((i for i in impls if i.name == "raw-pidfd"), None)
     for conc in (1, 32):
         ns = {i.name: [] for i in impls}
         ratio = {i.name: [] for i in impls}
+        vs_floor = {i.name: [] for i in impls}
         chunks = {i.name: [] for i in impls}
         # At concurrency 32 a chunk must be long next to its ramp-up.
         n_chunks = p.b1_chunks if conc == 1 else max(1, p.b1_chunks // 4)
@@ -163,6 +167,9 @@ def bench_b1(impls, raw, p, res):
                 ns[i.name].append(sum(per[i.name]) / n_chunks)
                 ratio[i.name].append(med([per[raw.name][c] / per[i.name][c]
                                           for c in range(n_chunks)]))
+                if floor:
+                    vs_floor[i.name].append(med([per[floor.name][c] / per[i.name][c]
+                                                 for c in range(n_chunks)]))
                 chunks[i.name].append(per[i.name])
         rows, data = [], {}
         for i in impls:
@@ -181,9 +188,11 @@ def bench_b1(impls, raw, p, res):
                     miss.append("%s %.2fx >= this%s" % (a.name, med(ratio[a.name]),
                                                          " (ranges overlap)" if overlap else ""))
                 note = ("MISS: " + "; ".join(miss)) if miss else "ok (>= 0.95x, > anchors)"
+            fs = summary(vs_floor[i.name]) if floor else None
             rows.append([i.name, fmt_us(med(ns[i.name])), "%.0f" % (1e9 / med(ns[i.name])),
-                         fmt_ratio(s), note])
+                         fmt_ratio(s)] + ([fmt_ratio(fs)] if fs else []) + [note])
             data[i.name] = {"ns_per_child": ns[i.name], "throughput_ratio": s,
+                            "vs_pidfd_floor": fs,
                             "chunk_ns_per_child": chunks[i.name], "target": note}
         res["b1"]["conc%d" % conc] = data
         out.append("### B1 spawn+wait throughput, %d children of /bin/true, concurrency %d\n\n"
@@ -191,10 +200,13 @@ def bench_b1(impls, raw, p, res):
                    "Ratio = raw posix_spawn+waitpid time / implementation time (higher is "
                    "faster; median [min-max] of %d repetitions, each run as %d rounds in "
                    "which every implementation spawns %d children in turn; a repetition's "
-                   "ratio is the median of its rounds' ratios).\n\n"
-                   % (p.reps, n_chunks, chunk) +
-                   table(["implementation", "us/child", "children/s", "throughput vs raw",
-                          "target"], rows))
+                   "ratio is the median of its rounds' ratios).%s\n\n"
+                   % (p.reps, n_chunks, chunk,
+                      " vs raw-pidfd: the same against posix_spawn + one pidfd per child "
+                      "(epoll + waitid(P_PIDFD)), the floor of every design that gives each "
+                      "child an fd." if floor else "") +
+                   table(["implementation", "us/child", "children/s", "throughput vs raw"] +
+                         (["vs raw-pidfd"] if floor else []) + ["target"], rows))
     return out
 
 
@@ -317,7 +329,8 @@ def plot_b3(impls, ks, cost, outdir):
                 'set ylabel "exit-to-wake latency (us), median; bars: min-max of repetitions"\n')
         f.write("set logscale xy\nset grid\nset key outside right\n")
         f.write("set xrange [0.7:%d]\n" % (ks[-1] * 1.5))
-        colors = {"raw": "#000000", "pidshim/pidfd": "#1f3f9f", "pidshim/pidfd-poll": "#3f8fdf",
+        colors = {"raw": "#000000", "raw-pidfd": "#888888", "raw-wait-all": "#8c564b",
+                  "pidshim/pidfd": "#1f3f9f", "pidshim/pidfd-poll": "#3f8fdf",
                   "pidshim/signalfd": "#00a0a0", "libuv": "#d62728", "glib": "#ff7f0e",
                   "libev": "#9467bd", "sd-event": "#2ca02c"}
         clauses = []
@@ -539,7 +552,7 @@ def bench_b5(impls, raw, p, res, libso):
 
         def f(x):
             return "%.0f [%.0f-%.0f]" % (x["median"], x["min"], x["max"])
-        lib = i.kind != "raw"
+        lib = i.kind not in ("raw", "floor")
         rows.append([i.name, f(so) if lib else "-", f(si) if lib else "-", f(st),
                      fmt_ratio(rr) if rr else "-", ""])
     # pidshim's own instructions against the anchors' own, as the issue asks.
@@ -601,7 +614,10 @@ def main():
     only = set(p.only.split(","))
     outdir = p.bindir
 
-    impls = [Impl("raw", os.path.join(p.bindir, "bench-raw"), kind="raw")]
+    impls = [Impl("raw", os.path.join(p.bindir, "bench-raw"), kind="raw"),
+             Impl("raw-pidfd", os.path.join(p.bindir, "bench-rawpidfd"), kind="floor"),
+             Impl("raw-wait-all", os.path.join(p.bindir, "bench-raw"),
+                  {"BENCH_RAW_WAIT": "all"}, kind="floor")]
     for b in PIDSHIM_BACKENDS:
         impls.append(Impl("pidshim/" + b, os.path.join(p.bindir, "bench-pidshim"),
                           {"PIDSHIM_BACKEND": b}, kind="pidshim"))

@@ -1,14 +1,15 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # `make bench`: builds bench/ (one binary per implementation: raw syscalls,
-# pidshim, libuv, GLib, libev, sd-event, plus the stamping helper) and runs
-# bench/run.py, which prints one markdown table per benchmark and writes
-# $(BUILD)/bench/results.json, results.md and scaling.png.  Benchmarks are
-# not tests: nothing here is in CHECK_TARGETS.  BENCH_ARGS passes options
-# to run.py (e.g. BENCH_ARGS="--only b1,b4" or "--quick").
+# raw pidfds, pidshim, libuv, GLib, libev, sd-event, plus the stamping
+# helper) and runs bench/run.py, which prints one markdown table per
+# benchmark and writes $(BUILD)/bench/results.json, results.md and
+# scaling.png.  Benchmarks are not tests: nothing here is in CHECK_TARGETS.
+# BENCH_ARGS passes options to run.py (e.g. BENCH_ARGS="--only b1,b4" or
+# "--quick").
 
 BENCH_DIR := $(BUILD)/bench
-BENCH_IMPLS := raw pidshim uv glib ev sdevent
+BENCH_IMPLS := raw rawpidfd pidshim uv glib ev sdevent
 BENCH_BINS := $(patsubst %,$(BENCH_DIR)/bench-%,$(BENCH_IMPLS)) $(BENCH_DIR)/bench-child
 # Third-party headers are system headers: their warnings are not ours.
 bench_pc = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(1)))
@@ -25,6 +26,9 @@ $(BENCH_DIR)/bench-child: bench/child.c | $(BENCH_DIR)
 
 $(BENCH_DIR)/bench-raw: bench/impl_raw.c bench/common.c bench/bench.h | $(BENCH_DIR)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/impl_raw.c bench/common.c $(LDFLAGS_COMMON)
+
+$(BENCH_DIR)/bench-rawpidfd: bench/impl_rawpidfd.c bench/common.c bench/bench.h | $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/impl_rawpidfd.c bench/common.c $(LDFLAGS_COMMON)
 
 # Linked against the shared library (with an rpath to the build tree), so
 # callgrind can count the instructions spent inside libpidshim.so alone.
