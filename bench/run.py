@@ -570,8 +570,10 @@ def bench_b5(impls, raw, p, res, libso):
                  "probe requires, so without help it picks signalfd and the forced pidfd "
                  "backends fail with ENOSYS. These rows ran with bench/vg-syscall-shim.c "
                  "preloaded: it answers 424 with the equivalent kill(2) and passes every "
-                 "other syscall(3) straight to the kernel. pidfd_send_signal is not on the "
-                 "spawn/wait path, so the counts inside libpidshim are unchanged." % version)
+                 "other syscall(3) straight to the kernel. The counts inside libpidshim are "
+                 "unchanged; pidfd-poll's wait calls pidfd_send_signal(fd, 0) once (has other "
+                 "code reaped the child?), so its own+callees and process counts include the "
+                 "shim's /proc/self/fdinfo read." % version)
     if any(i.kind == "pidshim" and "skipped" in data.get(i.name, {}) for i in impls):
         note += ("\n\nSome pidshim backends cannot run under %s (Debian 12's 3.19 fails "
                  "pidfd_open with ENOSYS; ci/get-valgrind.sh fetches trixie's, which has it), "

@@ -8,8 +8,10 @@
  * at all.  It replaces libc's syscall(3): 424 is answered with the
  * equivalent kill(2) of the pid the pidfd names (from /proc/self/fdinfo),
  * every other number is passed straight to the kernel, exactly as libc's
- * syscall(3) does.  pidfd_send_signal is on no spawn/wait path, so the
- * instructions B5 counts inside libpidshim are the same as without it.
+ * syscall(3) does.  The instructions B5 counts inside libpidshim are the
+ * same as without it; on pidfd-poll, whose wait asks pidfd_send_signal(0)
+ * whether the child was reaped by other code, the counts outside the
+ * library (own+callees, process) include this fdinfo read.
  */
 #include <errno.h>
 #include <signal.h>

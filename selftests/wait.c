@@ -8,6 +8,7 @@
  * spinning an epoll loop on signalfd), and a child held by a ptrace tracer.
  * pidshim_exit_status() is also checked on synthetic siginfo.
  */
+#include <setjmp.h>
 #include <sys/epoll.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -417,6 +418,75 @@ PS_TEST(wait, foreign_waitpid_steals_status_wait_gives_echild_within_1s)
 		}
 		pidshim_close(self->h);
 		self->h = NULL;
+	}
+}
+
+static sigjmp_buf jump_out;
+
+static void jump_out_handler(int sig)
+{
+	(void)sig;
+	siglongjmp(jump_out, 1);
+}
+
+struct kick {
+	pthread_t target;
+	int after_ms;
+};
+
+static void *kick_fn(void *arg)
+{
+	struct kick *k = arg;
+
+	ps_sleep_ms(k->after_ms);
+	pthread_kill(k->target, SIGUSR2);
+	return NULL;
+}
+
+/*
+ * A signal handler longjmps out of a blocking wait, so the waiting thread
+ * never comes back to the library.  The child's exit must still make the
+ * fd readable in time and try_wait must still give the status, and the
+ * next child must not be held up either.  (On signalfd such a wait sleeps
+ * in waitid on the child and the service leaves the reap to it for a
+ * moment: this is the waiter that never takes it.)
+ */
+PS_TEST(wait, waiter_gone_by_longjmp_leaves_exit_readable)
+{
+	struct sigaction sa = { .sa_handler = jump_out_handler }, old;
+	struct kick k = { pthread_self(), 50 };
+	struct pidshim_exit ex;
+	volatile int jumped = 0, r = 1;
+	pthread_t t;
+	int64_t late;
+
+	ASSERT_EQ(0, sigaction(SIGUSR2, &sa, &old));
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 5));
+	ASSERT_EQ(0, pthread_create(&t, NULL, kick_fn, &k));
+	if (sigsetjmp(jump_out, 1) == 0)
+		r = pidshim_wait(self->h, &ex); /* the child waits for release */
+	else
+		jumped = 1;
+	pthread_join(t, NULL);
+	sigaction(SIGUSR2, &old, NULL);
+	ASSERT_TRUE(jumped)
+	{
+		TH_LOG("pidshim_wait returned %d while the child still ran", r);
+	}
+	for (int round = 0; round < 2; round++) {
+		late = ps_release_and_time_readiness(&self->release, pidshim_pid(self->h),
+						     pidshim_fd(self->h));
+		EXPECT_TRUE(late >= 0 && late <= PS_READY_MS)
+		{
+			TH_LOG("round %d: fd readable %lld ms after the exit (-1: never)", round,
+			       (long long)late);
+		}
+		ASSERT_EQ(0, pidshim_try_wait(self->h, &ex));
+		expect_exited(_metadata, &ex, pidshim_pid(self->h), 5 + round);
+		pidshim_close(self->h);
+		self->h = NULL;
+		if (round == 0)
+			ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 6));
 	}
 }
 

@@ -94,6 +94,7 @@ struct pidshim {
 
 	/* Service table (signalfd backend, orphans): under svc lock. */
 	struct pidshim *hnext;
+	unsigned int waiters; /* threads blocked in waitid(P_PID) on it */
 	struct pidshim_exit exit; /* valid in H_EXITED */
 
 	/* Set membership: under the set's lock. */
@@ -141,6 +142,8 @@ HIDDEN void svc_forget_locked(struct pidshim *h);
 HIDDEN void svc_lock(void);
 HIDDEN void svc_unlock(void);
 HIDDEN void svc_adopt_orphan(struct pidshim *h);
+HIDDEN bool svc_wait_begin(struct pidshim *h);
+HIDDEN void svc_wait_end(struct pidshim *h);
 HIDDEN void svc_orphan_locked(struct pidshim *h);
 
 /* probe.c: keep the probe lock consistent across fork(). */

@@ -38,6 +38,7 @@ struct service {
 	pthread_mutex_t lock;
 	pthread_cond_t started;
 	pthread_cond_t changed; /* a handle was tracked */
+	pthread_cond_t waited;	/* a waiter left waitid (CLOCK_MONOTONIC) */
 	unsigned int track_gen;
 	bool running;
 	struct pidshim **buckets;
@@ -248,6 +249,46 @@ static void sweep_locked(void)
 	}
 }
 
+/* A thread blocked in pidshim_wait on pid (signalfd backend, see
+ * svc_wait_begin), if any. */
+static struct pidshim *find_waited(pid_t pid)
+{
+	for (struct pidshim *x = svc.buckets[bucket_of(pid)]; x; x = x->hnext)
+		if (x->pid == pid && x->waiters && atomic_load(&x->state) == H_RUNNING)
+			return x;
+	return NULL;
+}
+
+/* How long the service lets a waiter reap the child it woke for. */
+#define WAITER_GRACE_NS (20 * 1000000L)
+
+/*
+ * pid has ended and a pidshim_wait sleeps on it in waitid(P_PID): the
+ * kernel woke that thread with us, and it reaps the child itself.  Let it,
+ * rather than race it: the status takes one wake-up to reach the user,
+ * and the PID stays allocated while that thread goes from its look at the
+ * state into waitid.  Bounded, since a waiter can leave for good (a
+ * signal handler that longjmps); after the grace, and in a sweep, the
+ * service reaps as usual, which is still correct: a waitid holds the
+ * struct pid it started with, so a reap ends it with ECHILD and the
+ * status is in the table.  Returns pid's running handle, if one is left.
+ */
+static struct pidshim *await_waiter_locked(pid_t pid)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += WAITER_GRACE_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (find_waited(pid) &&
+	       pthread_cond_timedwait(&svc.waited, &svc.lock, &until) != ETIMEDOUT)
+		;
+	return table_find_running(pid);
+}
+
 /*
  * The zombie waitid() named is pid: reap it if it is ours.  Returns true
  * when it belongs to other code (or cannot be settled), after checking
@@ -261,10 +302,19 @@ static void sweep_locked(void)
  */
 static bool reap_named_locked(pid_t pid)
 {
-	struct pidshim *h = table_find_running(pid);
+	struct pidshim *h = await_waiter_locked(pid);
+	siginfo_t si;
 
 	if (h && svc_check_locked(h, h->owned) != 0)
 		return false;
+	if (!h) {
+		/* Reaped since the kernel named it (by its waiter, or a
+		 * try_wait in another thread): nothing lingers. */
+		memset(&si, 0, sizeof(si));
+		if (sys_waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL) < 0 ||
+		    si.si_pid == 0)
+			return false;
+	}
 	sweep_locked();
 	return true;
 }
@@ -376,6 +426,41 @@ HIDDEN void svc_untrack(struct pidshim *h)
 	pthread_mutex_unlock(&svc.lock);
 }
 
+/*
+ * A pidshim_wait with no timeout on an owned child (signalfd backend) may
+ * sleep in waitid(P_PID) on the child itself, as the pidfd backend sleeps
+ * on its pidfd, instead of on the eventfd the service writes after it
+ * reaped: the kernel wakes the waiter at the exit, one thread hand-off
+ * less.  Only owned children: nothing but pidshim reaps them, and while a
+ * waiter is registered the service leaves the child to it (see
+ * await_waiter_locked), so the PID the waiter passes to waitid still
+ * names the child (only a sweep, while a foreign zombie lingers, may reap
+ * it first).  Returns false when h no longer runs (nothing to wait for in
+ * the kernel).
+ */
+HIDDEN bool svc_wait_begin(struct pidshim *h)
+{
+	bool ok;
+
+	pthread_mutex_lock(&svc.lock);
+	ok = h->tracked && atomic_load(&h->state) == H_RUNNING;
+	if (ok)
+		h->waiters++;
+	pthread_mutex_unlock(&svc.lock);
+	return ok;
+}
+
+/* The waiter's waitid returned: reap h if it ended, let the service go on. */
+HIDDEN void svc_wait_end(struct pidshim *h)
+{
+	pthread_mutex_lock(&svc.lock);
+	h->waiters--;
+	if (atomic_load(&h->state) == H_RUNNING)
+		svc_check_locked(h, true);
+	pthread_cond_broadcast(&svc.waited);
+	pthread_mutex_unlock(&svc.lock);
+}
+
 /* h (in the table) was closed while its process runs: the service now
  * owns it, reaps it and frees it. */
 HIDDEN void svc_orphan_locked(struct pidshim *h)
@@ -402,6 +487,17 @@ HIDDEN void svc_adopt_orphan(struct pidshim *h)
 
 /* ---- fork ------------------------------------------------------------- */
 
+/* The grace of await_waiter_locked is measured on the monotonic clock. */
+static void init_waited(void)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&svc.waited, &a);
+	pthread_condattr_destroy(&a);
+}
+
 static void atfork_prepare(void)
 {
 	probe_atfork_prepare();
@@ -424,6 +520,7 @@ static void atfork_child(void)
 			next = x->hnext;
 			x->hnext = NULL;
 			x->tracked = false;
+			x->waiters = 0; /* the waiting threads stayed behind */
 			if (x->orphan)
 				handle_free(x);
 		}
@@ -433,11 +530,16 @@ static void atfork_child(void)
 	svc.live = 0;
 	svc.running = false;
 	atomic_store(&svc_tid, 0);
+	/* The parent's threads may have been waiting on these: start afresh. */
+	pthread_cond_init(&svc.started, NULL);
+	pthread_cond_init(&svc.changed, NULL);
+	init_waited();
 	pthread_mutex_unlock(&svc.lock);
 	probe_atfork_child();
 }
 
 __attribute__((constructor)) static void svc_init(void)
 {
+	init_waited();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
