@@ -123,7 +123,7 @@ static int sfd_try_reap(struct pidshim *h, struct pidshim_exit *e)
 		st = atomic_load(&h->state);
 	}
 	if (st == H_EXITED) {
-		*e = h->exit;
+		*e = *h->exit;
 		r = 0;
 	} else {
 		r = st == H_RUNNING || st == H_ZOMBIE ? -EAGAIN : -ECHILD;
@@ -220,6 +220,7 @@ static void sfd_close(struct pidshim *h)
 }
 
 HIDDEN const struct backend_ops pidshim_signalfd_ops = {
+	.keeps_exit = true,
 	.prepare = sfd_prepare,
 	.attach = sfd_attach,
 	.try_reap = sfd_try_reap,

@@ -53,12 +53,29 @@ HIDDEN int fd_move_above_stdio(int fd)
 	return nfd < 0 ? -errno : nfd;
 }
 
-HIDDEN int handle_new(pid_t pid, bool owned, struct pidshim **ret)
-{
-	struct pidshim *h = calloc(1, sizeof(*h));
+/* A handle and, in the same block, the room for a status kept for later. */
+struct handle_with_exit {
+	struct pidshim h;
+	struct pidshim_exit exit;
+};
 
+HIDDEN int handle_new(const struct backend_ops *ops, pid_t pid, bool owned,
+		      struct pidshim **ret)
+{
+	struct handle_with_exit *w = NULL;
+	struct pidshim *h;
+
+	if (ops->keeps_exit) {
+		w = calloc(1, sizeof(*w));
+		h = w ? &w->h : NULL;
+	} else {
+		h = calloc(1, sizeof(*h));
+	}
 	if (!h)
 		return -ENOMEM;
+	if (w)
+		h->exit = &w->exit;
+	h->ops = ops;
 	h->pid = pid;
 	h->fd = -1;
 	h->procfd = -1;
@@ -94,10 +111,9 @@ PIDSHIM_API int pidshim_open(pid_t pid, unsigned int flags, struct pidshim **ret
 	r = handle_backend_ops(&ops);
 	if (r < 0)
 		return r;
-	r = handle_new(pid, flags & PIDSHIM_OPEN_OWN, &h);
+	r = handle_new(ops, pid, flags & PIDSHIM_OPEN_OWN, &h);
 	if (r < 0)
 		return r;
-	h->ops = ops;
 	r = ops->attach(h);
 	if (r < 0) {
 		handle_free(h);

@@ -95,7 +95,10 @@ struct pidshim {
 	/* Service table (signalfd backend, orphans): under svc lock. */
 	struct pidshim *hnext;
 	unsigned int waiters; /* threads blocked in waitid(P_PID) on it */
-	struct pidshim_exit exit; /* valid in H_EXITED */
+	/* The status the service reaped, valid in H_EXITED: room for it
+	 * follows the handle where the backend keeps one (keeps_exit),
+	 * else NULL (272 of the bytes a handle would otherwise take). */
+	struct pidshim_exit *exit;
 
 	/* Set membership: under the set's lock. */
 	struct pidshim_set *set;
@@ -106,6 +109,8 @@ struct pidshim {
 };
 
 struct backend_ops {
+	/* The service reaps for this backend and keeps the status. */
+	bool keeps_exit;
 	/* Optional, before spawning: get what may fail with EMFILE/ENOMEM
 	 * now, so that a started child rarely has to be killed. */
 	int (*prepare)(struct pidshim *h);
@@ -125,7 +130,8 @@ HIDDEN_DATA const struct backend_ops pidshim_pidfd_poll_ops;
 HIDDEN_DATA const struct backend_ops pidshim_signalfd_ops;
 
 /* handle.c */
-HIDDEN int handle_new(pid_t pid, bool owned, struct pidshim **ret);
+HIDDEN int handle_new(const struct backend_ops *ops, pid_t pid, bool owned,
+			  struct pidshim **ret);
 HIDDEN void handle_free(struct pidshim *h);
 HIDDEN int handle_backend_ops(const struct backend_ops **ops);
 HIDDEN void handle_finish(struct pidshim *h);

@@ -158,8 +158,8 @@ static void settle(struct pidshim *h, int state, const struct pidshim_exit *e)
 {
 	if (h->tracked && atomic_load(&h->state) == H_RUNNING)
 		svc.live--;
-	if (e)
-		h->exit = *e;
+	if (e && h->exit)
+		*h->exit = *e;
 	atomic_store(&h->state, state);
 	notify(h);
 }

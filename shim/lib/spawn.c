@@ -34,10 +34,9 @@ static int spawn_common(bool search, struct pidshim **ret, const char *path,
 	r = handle_backend_ops(&ops);
 	if (r < 0)
 		return r;
-	r = handle_new(0, true, &h);
+	r = handle_new(ops, 0, true, &h);
 	if (r < 0)
 		return r;
-	h->ops = ops;
 	h->child = true;
 	if (ops->prepare) {
 		r = ops->prepare(h);
