@@ -182,24 +182,6 @@ PS_TEST(open, closing_opened_child_leaves_it_to_its_owner)
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 6);
 }
 
-struct bg_wait {
-	struct pidshim *h;
-	struct pidshim_exit ex;
-	int ret;
-	volatile int done;
-	int64_t done_ms;
-};
-
-static void *bg_wait_fn(void *arg)
-{
-	struct bg_wait *w = arg;
-
-	w->ret = pidshim_wait(w->h, &w->ex);
-	w->done_ms = ps_now_ms();
-	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
-	return NULL;
-}
-
 /*
  * A grandchild is not our child.  On the pidfd backends it opens, its fd
  * is quiet while it runs and readable once it exits, try_wait says
@@ -211,7 +193,7 @@ PS_TEST(open, nonchild_pidfd_handle_or_signalfd_echild)
 	static char mark2;
 	struct pidshim *const sent = (struct pidshim *)&mark2;
 	struct pidshim *h = sent;
-	struct bg_wait w = { 0 };
+	struct ps_bg_wait w = { 0 };
 	struct pidshim_exit ex;
 	int p[2], rel[2], status;
 	pid_t mid, gc = 0;
@@ -264,7 +246,7 @@ PS_TEST(open, nonchild_pidfd_handle_or_signalfd_echild)
 	EXPECT_EQ(-EAGAIN, pidshim_try_wait(h, &ex));
 	EXPECT_EQ(-ETIMEDOUT, pidshim_wait_timeout(h, 50, &ex));
 	w.h = h;
-	ASSERT_EQ(0, pthread_create(&t, NULL, bg_wait_fn, &w));
+	ASSERT_EQ(0, pthread_create(&t, NULL, ps_bg_wait_fn, &w));
 	ps_sleep_ms(200);
 	EXPECT_FALSE(__atomic_load_n(&w.done, __ATOMIC_SEQ_CST));
 	t0 = ps_now_ms();

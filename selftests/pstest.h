@@ -635,6 +635,26 @@ static inline bool ps_readable(int fd, int ms)
 }
 
 /* The contract's "readable within 100 ms after the exit", plus slack. */
+/* A pidshim_wait run in another thread (pthread_create(..., ps_bg_wait_fn,
+ * &w)): its result, the status and when it returned; done turns 1 last. */
+struct ps_bg_wait {
+	struct pidshim *h;
+	struct pidshim_exit ex;
+	int ret;
+	volatile int done;
+	int64_t done_ms;
+};
+
+static inline void *ps_bg_wait_fn(void *arg)
+{
+	struct ps_bg_wait *w = arg;
+
+	w->ret = pidshim_wait(w->h, &w->ex);
+	w->done_ms = ps_now_ms();
+	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
 #define PS_READY_MS (100 * ps_slow() + 50)
 
 /*

@@ -360,24 +360,6 @@ PS_TEST(wait, sa_nocldwait_autoreap_wait_returns_within_1s)
 	autoreap(_metadata, self, &sa);
 }
 
-struct bg_wait {
-	struct pidshim *h;
-	struct pidshim_exit ex;
-	int ret;
-	int done;
-	int64_t done_ms;
-};
-
-static void *bg_wait_fn(void *arg)
-{
-	struct bg_wait *w = arg;
-
-	w->ret = pidshim_wait(w->h, &w->ex);
-	w->done_ms = ps_now_ms();
-	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
-	return NULL;
-}
-
 /*
  * Other code calls waitpid(-1) and takes the status: wait then says
  * -ECHILD within 1 s.  (On signalfd the library may have reaped first;
@@ -386,7 +368,7 @@ static void *bg_wait_fn(void *arg)
  */
 PS_TEST(wait, foreign_waitpid_steals_status_wait_gives_echild_within_1s)
 {
-	struct bg_wait w = { 0 };
+	struct ps_bg_wait w = { 0 };
 	pthread_t t;
 	pid_t pid, got;
 	int st = 0, round;
@@ -398,12 +380,12 @@ PS_TEST(wait, foreign_waitpid_steals_status_wait_gives_echild_within_1s)
 		memset(&w, 0, sizeof(w));
 		w.h = self->h;
 		if (round == 1)
-			ASSERT_EQ(0, pthread_create(&t, NULL, bg_wait_fn, &w));
+			ASSERT_EQ(0, pthread_create(&t, NULL, ps_bg_wait_fn, &w));
 		ps_close(&self->release);
 		got = waitpid(-1, &st, 0);
 		stolen = ps_now_ms();
 		if (round == 0)
-			bg_wait_fn(&w);
+			ps_bg_wait_fn(&w);
 		else
 			pthread_join(t, NULL);
 		if (got == pid) {
@@ -628,7 +610,7 @@ static void ptraced(struct __test_metadata *_metadata, FIXTURE_DATA(wait) * self
 		    char how)
 {
 	struct pidshim_exit ex;
-	struct bg_wait w = { 0 };
+	struct ps_bg_wait w = { 0 };
 	int in[2], out[2], ctl[2], cmd[2], st;
 	pid_t child, tracer;
 	int64_t cpu0, cpu, t0;
@@ -699,7 +681,7 @@ static void ptraced(struct __test_metadata *_metadata, FIXTURE_DATA(wait) * self
 
 	w.h = self->h;
 	cpu0 = ps_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-	ASSERT_EQ(0, pthread_create(&t, NULL, bg_wait_fn, &w));
+	ASSERT_EQ(0, pthread_create(&t, NULL, ps_bg_wait_fn, &w));
 	ps_sleep_ms(500);
 	cpu = (ps_clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0) / 1000000;
 	EXPECT_FALSE(__atomic_load_n(&w.done, __ATOMIC_SEQ_CST));
