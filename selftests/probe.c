@@ -315,6 +315,13 @@ TEST(emfile_while_probing_is_reported_not_cached)
 #endif
 
 #ifdef PS_AUDIT_ARCH
+/* Every filter's start: allow other ABIs' calls, then load the number. */
+#define PS_BPF_OUR_ARCH_THEN_NR                                                    \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),   \
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PS_AUDIT_ARCH, 1, 0),          \
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),                      \
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
+
 #define ARG0_LO                                   \
 	(offsetof(struct seccomp_data, args[0]) + \
 	 (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0))
@@ -327,10 +334,7 @@ TEST(emfile_while_probing_is_reported_not_cached)
 static int install_filter(unsigned int open_action, int waitid_errno)
 {
 	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PS_AUDIT_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		PS_BPF_OUR_ARCH_THEN_NR,
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pidfd_open, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, open_action ? open_action : SECCOMP_RET_ALLOW),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pidfd_send_signal, 0, 1),
@@ -456,10 +460,7 @@ TEST(waitid_pidfd_einval_selects_pidfd_poll)
 TEST(clone_pidfd_missing_keeps_backend_working)
 {
 	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PS_AUDIT_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		PS_BPF_OUR_ARCH_THEN_NR,
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3),

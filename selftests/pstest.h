@@ -634,7 +634,6 @@ static inline bool ps_readable(int fd, int ms)
 	return r > 0 && (p.revents & POLLIN);
 }
 
-/* The contract's "readable within 100 ms after the exit", plus slack. */
 /* A pidshim_wait run in another thread (pthread_create(..., ps_bg_wait_fn,
  * &w)): its result, the status and when it returned; done turns 1 last. */
 struct ps_bg_wait {
@@ -655,6 +654,7 @@ static inline void *ps_bg_wait_fn(void *arg)
 	return NULL;
 }
 
+/* The contract's "readable within 100 ms after the exit", plus slack. */
 #define PS_READY_MS (100 * ps_slow() + 50)
 
 /*

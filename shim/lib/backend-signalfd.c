@@ -214,8 +214,8 @@ static void sfd_close(struct pidshim *h)
 		svc_unlock();
 		return;
 	}
+	svc_untrack_locked(h);
 	svc_unlock();
-	svc_untrack(h);
 	handle_free(h);
 }
 

@@ -142,7 +142,7 @@ HIDDEN void set_disarm(struct pidshim *h);
 /* service.c: the SIGCHLD service thread and its pid table. */
 HIDDEN int svc_prepare(void);
 HIDDEN void svc_track(struct pidshim *h);
-HIDDEN void svc_untrack(struct pidshim *h);
+HIDDEN void svc_untrack_locked(struct pidshim *h);
 HIDDEN int svc_check_locked(struct pidshim *h, bool reap);
 HIDDEN void svc_forget_locked(struct pidshim *h);
 HIDDEN void svc_lock(void);

@@ -18,9 +18,9 @@
  * - waitid names one zombie; if it is ours (a hash lookup) we reap it with
  *   waitid(P_PID) and go back to waiting, so each exit costs O(1) work in
  *   user space however many children are tracked (the kernel still walks
- *   its child list inside waitid(P_ALL): ~60 ns a child here).  A zombie that belongs to other code (a system()
- *   in flight, a fork the program reaps itself) is never reaped by us, but
- *   it hides the others: while it lingers we check every tracked pid, and
+ *   its child list inside waitid(P_ALL): ~60 ns a child here).  A zombie
+ *   that belongs to other code (a system() in flight, a fork the program
+ *   reaps itself) is never reaped by us, but it hides the others: while it lingers we check every tracked pid, and
  *   look again after a growing pause (1 ms up to 32 ms, well inside the
  *   100 ms in which a handle's fd must turn readable), since the kernel
  *   would wake us at once for the same zombie.
@@ -130,10 +130,13 @@ static void table_remove(struct pidshim *h)
 	}
 }
 
-static struct pidshim *table_find_running(pid_t pid)
+/* A running handle of pid; with waited, one a pidshim_wait sleeps on in
+ * waitid(P_PID) (signalfd backend, see svc_wait_begin). */
+static struct pidshim *table_find_running(pid_t pid, bool waited)
 {
 	for (struct pidshim *x = svc.buckets[bucket_of(pid)]; x; x = x->hnext)
-		if (x->pid == pid && atomic_load(&x->state) == H_RUNNING)
+		if (x->pid == pid && atomic_load(&x->state) == H_RUNNING &&
+		    (!waited || x->waiters))
 			return x;
 	return NULL;
 }
@@ -168,6 +171,21 @@ static void drop_orphan_locked(struct pidshim *h)
 {
 	table_remove(h);
 	handle_free(h);
+}
+
+/* What one handle learns from a look at its process (see below): gone
+ * (r < 0), ended, or reaped; of a reap, only the first gets the status. */
+static void settle_outcome(struct pidshim *x, int r, bool reap, bool *given,
+			   const struct pidshim_exit *e)
+{
+	if (r < 0 || (reap && *given)) {
+		settle(x, H_GONE, NULL);
+	} else if (!reap) {
+		settle(x, H_ZOMBIE, NULL);
+	} else {
+		settle(x, H_EXITED, e);
+		*given = true;
+	}
 }
 
 /*
@@ -206,23 +224,11 @@ HIDDEN int svc_check_locked(struct pidshim *h, bool reap)
 				drop_orphan_locked(x);
 			continue;
 		}
-		if (r < 0)
-			settle(x, H_GONE, NULL);
-		else if (!reap)
-			settle(x, H_ZOMBIE, NULL);
-		else
-			settle(x, given ? H_GONE : H_EXITED, given ? NULL : &e);
-		given |= r == 0 && reap;
+		settle_outcome(x, r, reap, &given, &e);
 	}
 	/* h not in the table: a handle copied by fork(), in the child. */
-	if (!h_orphan && !h->tracked && pending(h)) {
-		if (r < 0)
-			settle(h, H_GONE, NULL);
-		else if (!reap)
-			settle(h, H_ZOMBIE, NULL);
-		else
-			settle(h, given ? H_GONE : H_EXITED, given ? NULL : &e);
-	}
+	if (!h_orphan && !h->tracked && pending(h))
+		settle_outcome(h, r, reap, &given, &e);
 	return r == 0 ? 1 : -ECHILD;
 }
 
@@ -249,16 +255,6 @@ static void sweep_locked(void)
 	}
 }
 
-/* A thread blocked in pidshim_wait on pid (signalfd backend, see
- * svc_wait_begin), if any. */
-static struct pidshim *find_waited(pid_t pid)
-{
-	for (struct pidshim *x = svc.buckets[bucket_of(pid)]; x; x = x->hnext)
-		if (x->pid == pid && x->waiters && atomic_load(&x->state) == H_RUNNING)
-			return x;
-	return NULL;
-}
-
 /* How long the service lets a waiter reap the child it woke for. */
 #define WAITER_GRACE_NS (20 * 1000000L)
 
@@ -283,10 +279,10 @@ static struct pidshim *await_waiter_locked(pid_t pid)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	while (find_waited(pid) &&
+	while (table_find_running(pid, true) &&
 	       pthread_cond_timedwait(&svc.waited, &svc.lock, &until) != ETIMEDOUT)
 		;
-	return table_find_running(pid);
+	return table_find_running(pid, false);
 }
 
 /*
@@ -419,11 +415,9 @@ HIDDEN void svc_track(struct pidshim *h)
 	pthread_mutex_unlock(&svc.lock);
 }
 
-HIDDEN void svc_untrack(struct pidshim *h)
+HIDDEN void svc_untrack_locked(struct pidshim *h)
 {
-	pthread_mutex_lock(&svc.lock);
 	table_remove(h);
-	pthread_mutex_unlock(&svc.lock);
 }
 
 /*
