@@ -21,6 +21,10 @@
  *   helper env NAME VALUE    exit 0 if $NAME == VALUE, 1 if different, 2 unset
  *   helper pgid              exit 0 if the child leads its own process group
  *   helper ptraceable N      allow any tracer (Yama), print "r", then as wait N
+ *   helper stops N           for a tracer: allow it (Yama), print "r", read one
+ *                            byte, raise SIGUSR1 (a signal-delivery stop), make
+ *                            three getppid calls (syscall stops), then exec
+ *                            itself as "exit N" (an exec event stop)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -209,6 +213,20 @@ int main(int argc, char **argv)
 		put("r");
 		wait_eof();
 		_exit(n);
+	}
+	if (!strcmp(m, "stops") && argc > 2) {
+		char *args[] = { argv[0], (char *)"exit", argv[2], NULL };
+		char c;
+
+		prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+		put("r");
+		while (read(0, &c, 1) < 0 && errno == EINTR)
+			;
+		raise(SIGUSR1); /* a tracer suppresses it */
+		for (int i = 0; i < 3; i++)
+			(void)getppid();
+		execv(argv[0], args);
+		_exit(126);
 	}
 	fprintf(stderr, "helper: unknown mode '%s'\n", m);
 	_exit(127);
