@@ -567,18 +567,22 @@ def main():
     cli = os.path.join(cfg.build, "pidshim")
     cfg.probe_rc = run([cli, "probe"], 30)[0] if os.access(cli, os.X_OK) else 0
 
-    blocks, other = [], []
+    blocks, other, empty = [], [], []
     for f in cfg.files or default_files():
         shown = os.path.relpath(f, TOP) if os.path.isabs(f) and f.startswith(TOP) else f
         b, o = (man_blocks if re.search(r"\.[1-8]$", f) else markdown_blocks)(f, shown)
         langs = {}
         for x in b:
             langs[x.lang] = langs.get(x.lang, 0) + 1
-        print("# %s: %d block%s%s" % (shown, len(b), "" if len(b) == 1 else "s",
-              " (" + ", ".join("%s %d" % kv for kv in sorted(langs.items())) + ")"
-              if langs else ""))
+        if b:
+            print("# %s: %d block%s (%s)" % (shown, len(b), "" if len(b) == 1 else "s",
+                  ", ".join("%s %d" % kv for kv in sorted(langs.items()))))
+        else:
+            empty.append(shown)
         blocks += b
         other += o
+    if empty:
+        print("# no C or shell block in: " + ", ".join(empty))
     if other:
         print("# not checked (not C or shell): " + ", ".join(other))
 
