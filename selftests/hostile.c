@@ -38,6 +38,7 @@ FIXTURE_TEARDOWN(hostile)
 	ps_close(&self->release);
 	pidshim_close(self->h);
 	signal(SIGCHLD, SIG_DFL);
+	ps_library_settle();
 }
 
 /* ---- a private pid namespace -------------------------------------------- */
@@ -83,7 +84,7 @@ static int in_pidns(int (*fn)(void), char *why, size_t whylen)
 
 		close(p[0]);
 		if (unshare(CLONE_NEWPID | CLONE_NEWNS) ||
-		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL)) {
 			n = snprintf(msg, sizeof(msg), "unshare(CLONE_NEWPID|CLONE_NEWNS): %s",
 				     strerror(errno));
 			if (write(p[1], msg, (size_t)n) < 0)
@@ -101,7 +102,10 @@ static int in_pidns(int (*fn)(void), char *why, size_t whylen)
 				_exit(NS_SKIP);
 			}
 			close(p[1]);
-			_exit(fn());
+			n = fn();
+			ps_library_settle();
+			ps_close_fds_except(-1, -1); /* valgrind: nothing open at exit */
+			_exit(n);
 		}
 		close(p[1]);
 		if (init < 0 || waitpid(init, &st, 0) != init)
@@ -153,31 +157,44 @@ static int set_next_pid(pid_t pid)
 }
 
 /* A process on pid that exits with code at once, or (release != NULL)
- * when *release is closed.  Returns its pid (check it!) or -1. */
+ * when *release is closed.  Returns its pid (check it!) or -1.  The
+ * kernel frees a reaped child's number a moment after kill() stops
+ * finding it: a process that got another pid is discarded and the
+ * attempt repeated. */
 static pid_t fork_at(pid_t pid, int code, int *release)
 {
-	int p[2] = { -1, -1 };
-	pid_t r;
-	char c;
+	for (int attempt = 0; attempt < 50; attempt++) {
+		int p[2] = { -1, -1 }, st;
+		pid_t r;
+		char c;
 
-	if (release && pipe2(p, O_CLOEXEC))
-		return -1;
-	if (set_next_pid(pid) < 0)
-		return -1;
-	r = fork();
-	if (r == 0) {
-		if (release) {
-			ps_close_fds_except(p[0], -1);
-			while (read(p[0], &c, 1) < 0 && errno == EINTR)
-				;
+		if (release && pipe2(p, O_CLOEXEC))
+			return -1;
+		if (set_next_pid(pid) < 0)
+			return -1;
+		r = fork();
+		if (r == 0) {
+			if (release) {
+				ps_close_fds_except(p[0], -1);
+				while (read(p[0], &c, 1) < 0 && errno == EINTR)
+					;
+			}
+			ps_child_exit(code);
 		}
-		ps_child_exit(code);
+		if (release)
+			close(p[0]);
+		if (r == pid || r < 0) {
+			if (release)
+				*release = p[1];
+			return r;
+		}
+		kill(r, SIGKILL);
+		waitpid(r, &st, 0);
+		if (release)
+			close(p[1]);
+		ps_sleep_ms(2);
 	}
-	if (release) {
-		close(p[0]);
-		*release = p[1];
-	}
-	return r;
+	return -1;
 }
 
 /*

@@ -5,23 +5,25 @@
  *
  * The name is the contract's; the mechanism is the child-exit service
  * (service.c), which needs no signal at all.  The handle's fd is an
- * eventfd that the service writes once it has reaped the process into the
- * handle, so it becomes readable with no call from the user and never
- * wakes spuriously.  A wait with no timeout on a spawned child sleeps in
- * waitid(P_PID) on the child instead, one wake-up instead of two.  Other
- * waits also look for themselves every 250 ms: when
- * SIGCHLD is ignored (the kernel auto-reaps) or other code reaps the child
- * first, they still end within a second with -ECHILD instead of hanging.
+ * eventfd that the service writes once the process has ended (reaped into
+ * the handle, ended for a handle that does not own it, or gone), so it
+ * becomes readable with no call from the user and never wakes spuriously.
+ * The handle also holds an fd on /proc/PID that names the process (see
+ * ident.c): before the library reaps, reports or signals by PID, that fd
+ * proves the PID is still the handle's process.
+ *
+ * A wait with no timeout on a child sleeps in waitid(P_PID) on the child
+ * itself, one wake-up instead of two.  Other waits look for themselves
+ * every 250 ms: when SIGCHLD is ignored (the kernel auto-reaps) or other
+ * code reaps the child first, they still end within a second with -ECHILD.
  *
  * Remove once every supported kernel has pidfd_open (5.3) and no container
  * runtime blocks it.
  */
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -45,59 +47,36 @@ static int sfd_prepare(struct pidshim *h)
 }
 
 /*
- * With no pidfd the PID is the only name of the process, and other code
- * may reap the child and let the PID be reused.  An fd on /proc/PID
- * names the process itself, on every kernel: once it is reaped, lookups
- * through it fail with ESRCH even if a new process took the PID.  It is
- * only usable where /proc shows our own PID namespace (not after
- * unshare(CLONE_NEWPID) without a new /proc mount); without it the PID is
- * trusted, the one case the pidfd backends cover and this one cannot.
+ * pidshim_open without pidfds: only a process that leads its thread group
+ * and is our child (its parent says so, not its waitability: a process
+ * this program traces is waitable too) can be watched.
  */
-static bool proc_is_ours(void)
+static int check_opened(struct pidshim *h)
 {
-	char buf[32];
-	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	siginfo_t si;
+	pid_t ppid;
+	int r;
 
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return strtol(buf, NULL, 10) == getpid();
-}
-
-static int open_procfd(pid_t pid)
-{
-	char path[32];
-	int fd;
-
-	if (!proc_is_ours())
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? -1 : fd_move_above_stdio(fd);
-}
-
-/* Under the service lock: is h's PID still h's process? */
-static bool still_ours_locked(struct pidshim *h)
-{
-	struct stat st;
-
-	if (h->procfd < 0 || fstatat(h->procfd, "stat", &st, 0) == 0 || errno != ESRCH)
-		return true;
-	svc_forget_locked(h);
-	return false;
+	r = ident_is_group_leader(h->pid);
+	if (r <= 0)
+		return r == 0 ? -ESRCH : r;
+	r = ident_parent(h->pid, -1, &ppid);
+	if (r == 0)
+		return ppid == self_pid() ? 0 : -ECHILD;
+	if (r != -ENOENT)
+		return r;
+	/* No /proc of our own: waitability is all there is. */
+	memset(&si, 0, sizeof(si));
+	return sys_waitid(P_PID, h->pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL);
 }
 
 static int sfd_attach(struct pidshim *h)
 {
-	siginfo_t si;
+	bool spawned = h->child, gone = false;
 	int r;
 
-	if (!h->child) {
-		/* Without pidfds only our own children can be watched. */
-		if (kill(h->pid, 0) < 0 && errno == ESRCH)
-			return -ESRCH;
-		memset(&si, 0, sizeof(si));
-		r = sys_waitid(P_PID, h->pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL);
+	if (!spawned) {
+		r = check_opened(h);
 		if (r < 0)
 			return r;
 		h->child = true;
@@ -107,60 +86,82 @@ static int sfd_attach(struct pidshim *h)
 		if (r < 0)
 			return r;
 	}
-	h->procfd = open_procfd(h->pid);
-	svc_track(h);
-	return 0;
+	if (h->procfd < 0) {
+		r = ident_open_procfd(h->pid);
+		if (r >= 0)
+			h->procfd = r;
+		else if (r == -ESRCH && spawned)
+			gone = true; /* it ran, and other code reaped it */
+		else if (r != -ENOENT) /* ENOENT: no /proc of ours, see ident.c */
+			return r;
+	}
+	if (gone) {
+		uint64_t one = 1;
+
+		atomic_store(&h->state, H_GONE);
+		(void)!write(h->fd, &one, sizeof(one));
+		return 0;
+	}
+	return svc_track(h);
 }
 
 static int sfd_try_reap(struct pidshim *h, struct pidshim_exit *e)
 {
-	int st, r;
+	int r;
 
 	svc_lock();
-	st = atomic_load(&h->state);
-	if (st == H_RUNNING || st == H_ZOMBIE) {
-		svc_check_locked(h, true);
-		st = atomic_load(&h->state);
-	}
-	if (st == H_EXITED) {
-		*e = *h->exit;
-		r = 0;
-	} else {
-		r = st == H_RUNNING || st == H_ZOMBIE ? -EAGAIN : -ECHILD;
-	}
+	svc_look_locked(h);
+	r = svc_claim_locked(h, e);
 	svc_unlock();
 	return r;
 }
 
+static void wait_end_cleanup(void *arg)
+{
+	svc_wait_end(arg);
+}
+
 /*
- * An owned child and no timeout: sleep in the kernel on the child itself
- * (see svc_wait_begin) and let the loop below collect what svc_wait_end
- * reaped.  WNOWAIT, so that the reap and its status go through the
- * service's table like every other.  waitid ends when the child ends,
+ * A child and no timeout: sleep in the kernel on the child itself (see
+ * svc_wait_begin).  WNOWAIT, so that the reap and its status go through
+ * the service's table like every other.  waitid ends when the child ends,
  * when other code reaps it (ECHILD: it holds the struct pid it started
- * with, a reused PID does not fool it) and when SIGCHLD is ignored
- * (the kernel reaps at once, ECHILD).
+ * with, a reused PID does not fool it) and when SIGCHLD is ignored (the
+ * kernel reaps at once, ECHILD).  It also returns the ptrace stops of a
+ * child this program traces: then the loop of sfd_wait takes over.
+ * waitid(2) through syscall() is no cancellation point: asynchronous
+ * cancellation is on while it sleeps (it holds no lock, takes nothing).
  */
-static void wait_in_kernel(struct pidshim *h)
+static void wait_in_kernel(struct pidshim *h, int cancel_state)
 {
 	siginfo_t si;
-	int r;
+	int r, type;
 
 	if (!svc_wait_begin(h))
 		return;
+	pthread_cleanup_push(wait_end_cleanup, h);
 	do {
 		memset(&si, 0, sizeof(si));
+		if (cancel_state == PTHREAD_CANCEL_ENABLE) {
+			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+			pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+		}
 		r = sys_waitid(P_PID, h->pid, &si, WEXITED | WNOWAIT, NULL);
+		if (cancel_state == PTHREAD_CANCEL_ENABLE) {
+			pthread_setcanceltype(type, NULL);
+			pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		}
 	} while (r == -EINTR);
-	svc_wait_end(h);
+	pthread_cleanup_pop(1);
 }
 
-static int sfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e)
+static int sfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e,
+		    int cancel_state)
 {
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
-	if (timeout_ms < 0 && h->owned)
-		wait_in_kernel(h);
+	if (timeout_ms < 0)
+		wait_in_kernel(h, cancel_state);
 	for (;;) {
 		int r = sfd_try_reap(h, e);
 
@@ -169,16 +170,15 @@ static int sfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e)
 		int left = deadline_remaining(deadline, timeout_ms);
 		if (left == 0)
 			return -ETIMEDOUT;
-		r = poll_one(h->fd, left < 0 || left > SLICE_MS ? SLICE_MS : left);
+		/* The eventfd turns readable only once the process ended; the
+		 * slices let a look above catch what no one reports (other
+		 * code reaped it, SIGCHLD ignored). */
+		r = cancellable_poll(h->fd, left < 0 || left > SLICE_MS ? SLICE_MS : left,
+				     cancel_state);
 		if (r < 0 && r != -EINTR)
 			return r;
-		if (r == 0) {
-			/* A quiet slice: make sure the PID was not reaped by
-			 * other code and given to a process that now runs. */
-			svc_lock();
-			still_ours_locked(h);
-			svc_unlock();
-		}
+		if (r > 0) /* readable, yet not ended for us: a stop; pace */
+			cancellable_sleep_ms(left < 0 || left > 10 ? 10 : left, cancel_state);
 	}
 }
 
@@ -190,9 +190,9 @@ static int sfd_send_signal(struct pidshim *h, int sig)
 	/* Look first: a PID the kernel may have freed (other code reaped it,
 	 * or SIGCHLD is ignored) is never passed to kill(). */
 	if (atomic_load(&h->state) == H_RUNNING)
-		svc_check_locked(h, h->owned);
+		svc_look_locked(h);
 	st = atomic_load(&h->state);
-	if ((st == H_RUNNING || st == H_ZOMBIE) && still_ours_locked(h))
+	if ((st == H_RUNNING || st == H_ZOMBIE) && svc_still_named_locked(h))
 		r = kill(h->pid, sig) < 0 ? -errno : 0;
 	else
 		r = st == H_EXITED ? 0 : -ESRCH; /* EXITED: a zombie to the user */
@@ -203,13 +203,12 @@ static int sfd_send_signal(struct pidshim *h, int sig)
 static void sfd_close(struct pidshim *h)
 {
 	svc_lock();
-	if (h->owned && atomic_load(&h->state) == H_RUNNING && svc_check_locked(h, true) == 0) {
-		/* Still running: the service reaps and frees it later. */
+	if (h->owned && atomic_load(&h->state) == H_RUNNING && h->tracked &&
+	    svc_look_locked(h) == 0) {
+		/* Still running: the service reaps and frees it later.  The
+		 * /proc fd stays: it still has to name the process. */
 		close(h->fd);
 		h->fd = -1;
-		if (h->procfd >= 0)
-			close(h->procfd);
-		h->procfd = -1;
 		svc_orphan_locked(h);
 		svc_unlock();
 		return;

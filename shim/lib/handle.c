@@ -2,13 +2,23 @@
 /*
  * handle.c - the public handle API on top of the backend operations:
  * argument checks, the rule that a finished handle answers -ECHILD, the
- * exit status word, and small helpers shared by the backends.
+ * exit status word, fork() and pthread_cancel() discipline, and small
+ * helpers shared by the backends.
+ *
+ * fork(): a child process inherits the parent's handles as memory and
+ * fds, but they name the parent's children and share the parent's open
+ * file descriptions (an eventfd written, an epoll entry removed there
+ * would change what the parent sees).  So a handle remembers the process
+ * that made it, and in any other process it is inert: wait and try_wait
+ * give -ECHILD, send_signal -ECHILD, close only closes the copies.
  */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+/* ---- small helpers ---------------------------------------------------- */
 
 HIDDEN int64_t now_ms(void)
 {
@@ -53,6 +63,82 @@ HIDDEN int fd_move_above_stdio(int fd)
 	return nfd < 0 ? -errno : nfd;
 }
 
+/* ---- cancellation ------------------------------------------------------ */
+
+HIDDEN int cancel_off(void)
+{
+	int old = PTHREAD_CANCEL_DISABLE;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	return old;
+}
+
+HIDDEN void cancel_restore(int old)
+{
+	pthread_setcancelstate(old, NULL);
+}
+
+/* poll(2) as the caller's cancellation point: a pending or arriving
+ * cancel request ends the thread inside it (cancel_state is what the
+ * caller had before cancel_off). */
+HIDDEN int cancellable_poll(int fd, int timeout_ms, int cancel_state)
+{
+	int r;
+
+	if (cancel_state == PTHREAD_CANCEL_ENABLE)
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	r = poll_one(fd, timeout_ms);
+	if (cancel_state == PTHREAD_CANCEL_ENABLE)
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	return r;
+}
+
+HIDDEN int cancellable_sleep_ms(int ms, int cancel_state)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	int r;
+
+	if (cancel_state == PTHREAD_CANCEL_ENABLE)
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	r = nanosleep(&ts, NULL);
+	if (cancel_state == PTHREAD_CANCEL_ENABLE)
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	return r < 0 ? -errno : 0;
+}
+
+/* ---- fork ----------------------------------------------------------------- */
+
+static _Atomic pid_t cached_pid;
+
+/* getpid(), cached; the cache is reset in every child fork() makes. */
+HIDDEN pid_t self_pid(void)
+{
+	pid_t p = atomic_load_explicit(&cached_pid, memory_order_relaxed);
+
+	if (!p) {
+		p = getpid();
+		atomic_store_explicit(&cached_pid, p, memory_order_relaxed);
+	}
+	return p;
+}
+
+HIDDEN bool fork_inert(pid_t creator)
+{
+	return creator != self_pid();
+}
+
+static void handle_atfork_child(void)
+{
+	atomic_store_explicit(&cached_pid, 0, memory_order_relaxed);
+}
+
+__attribute__((constructor)) static void handle_init(void)
+{
+	pthread_atfork(NULL, NULL, handle_atfork_child);
+}
+
+/* ---- handles --------------------------------------------------------------- */
+
 /* A handle and, in the same block, the room for a status kept for later. */
 struct handle_with_exit {
 	struct pidshim h;
@@ -77,7 +163,9 @@ HIDDEN int handle_new(const struct backend_ops *ops, pid_t pid, bool owned,
 		h->exit = &w->exit;
 	h->ops = ops;
 	h->pid = pid;
+	h->creator = self_pid();
 	h->fd = -1;
+	h->pidfd = -1;
 	h->procfd = -1;
 	h->owned = owned;
 	*ret = h;
@@ -88,13 +176,15 @@ HIDDEN void handle_free(struct pidshim *h)
 {
 	if (h->fd >= 0)
 		close(h->fd);
+	if (h->pidfd >= 0 && h->pidfd != h->fd)
+		close(h->pidfd);
 	if (h->procfd >= 0)
 		close(h->procfd);
 	free(h);
 }
 
 /* wait/try_wait gave the user a final answer: never report it again. */
-HIDDEN void handle_finish(struct pidshim *h)
+static void handle_finish(struct pidshim *h)
 {
 	atomic_store(&h->state, H_DONE);
 	set_disarm(h);
@@ -104,23 +194,26 @@ PIDSHIM_API int pidshim_open(pid_t pid, unsigned int flags, struct pidshim **ret
 {
 	const struct backend_ops *ops;
 	struct pidshim *h;
-	int r;
+	int r, cs;
 
 	if (pid <= 0 || !ret || (flags & ~PIDSHIM_OPEN_ALL_FLAGS))
 		return -EINVAL;
+	cs = cancel_off();
 	r = handle_backend_ops(&ops);
 	if (r < 0)
-		return r;
+		goto out;
 	r = handle_new(ops, pid, flags & PIDSHIM_OPEN_OWN, &h);
 	if (r < 0)
-		return r;
+		goto out;
 	r = ops->attach(h);
 	if (r < 0) {
 		handle_free(h);
-		return r;
+		goto out;
 	}
 	*ret = h;
-	return 0;
+out:
+	cancel_restore(cs);
+	return r;
 }
 
 PIDSHIM_API int pidshim_fd(const struct pidshim *h)
@@ -143,35 +236,50 @@ static int finish_wait(struct pidshim *h, int r, struct pidshim_exit *tmp,
 	return r;
 }
 
+/* Inherited through fork(), or already answered: -ECHILD, else 0. */
+static int answered(const struct pidshim *h)
+{
+	return fork_inert(h->creator) || atomic_load(&h->state) == H_DONE ? -ECHILD : 0;
+}
+
 PIDSHIM_API int pidshim_try_wait(struct pidshim *h, struct pidshim_exit *ret)
 {
 	struct pidshim_exit tmp;
+	int r, cs;
 
 	if (!h || !ret)
 		return -EINVAL;
-	if (atomic_load(&h->state) == H_DONE)
-		return -ECHILD;
-	return finish_wait(h, h->ops->try_reap(h, &tmp), &tmp, ret);
+	r = answered(h);
+	if (r < 0)
+		return r;
+	cs = cancel_off();
+	r = finish_wait(h, h->ops->try_reap(h, &tmp), &tmp, ret);
+	cancel_restore(cs);
+	return r;
 }
 
 PIDSHIM_API int pidshim_wait_timeout(struct pidshim *h, int timeout_ms,
 				     struct pidshim_exit *ret)
 {
 	struct pidshim_exit tmp;
-	int r;
+	int r, cs;
 
 	if (!h || !ret)
 		return -EINVAL;
-	if (atomic_load(&h->state) == H_DONE)
-		return -ECHILD;
+	r = answered(h);
+	if (r < 0)
+		return r;
+	cs = cancel_off();
 	if (timeout_ms == 0) {
 		r = h->ops->try_reap(h, &tmp);
 		if (r == -EAGAIN)
-			return -ETIMEDOUT;
+			r = -ETIMEDOUT;
 	} else {
-		r = h->ops->wait(h, timeout_ms, &tmp);
+		r = h->ops->wait(h, timeout_ms, &tmp, cs);
 	}
-	return finish_wait(h, r, &tmp, ret);
+	r = finish_wait(h, r, &tmp, ret);
+	cancel_restore(cs);
+	return r;
 }
 
 PIDSHIM_API int pidshim_wait(struct pidshim *h, struct pidshim_exit *ret)
@@ -181,22 +289,41 @@ PIDSHIM_API int pidshim_wait(struct pidshim *h, struct pidshim_exit *ret)
 
 PIDSHIM_API int pidshim_send_signal(struct pidshim *h, int sig)
 {
+	int r, cs;
+
 	if (!h || sig < 0 || sig > PIDSHIM_SIGMAX)
 		return -EINVAL;
+	if (fork_inert(h->creator))
+		return -ECHILD;
 	if (atomic_load(&h->state) == H_DONE)
 		return -ESRCH;
-	return h->ops->send_signal(h, sig);
+	/* pidfd backends: one syscall, no lock, no cancellation point, so
+	 * async-signal-safe; the fallback locks, and may write an eventfd. */
+	if (!h->ops->keeps_exit)
+		return h->ops->send_signal(h, sig);
+	cs = cancel_off();
+	r = h->ops->send_signal(h, sig);
+	cancel_restore(cs);
+	return r;
 }
 
 PIDSHIM_API void pidshim_close(struct pidshim *h)
 {
-	int saved_errno = errno;
+	int saved_errno = errno, cs;
 
 	if (!h)
 		return;
-	if (h->set)
-		pidshim_set_remove(h->set, h);
-	h->ops->close(h);
+	cs = cancel_off();
+	if (fork_inert(h->creator)) {
+		/* Only this process's copies: no set, no table, no signal. */
+		set_forget_inert(h);
+		handle_free(h);
+	} else {
+		if (h->set)
+			pidshim_set_remove(h->set, h);
+		h->ops->close(h);
+	}
+	cancel_restore(cs);
 	errno = saved_errno;
 }
 

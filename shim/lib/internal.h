@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * internal.h - what the library's files share: the handle structure, the
- * backend operations, raw syscall wrappers returning -errno, and the SIGCHLD
- * service used by the signalfd backend and for reaping abandoned children.
+ * backend operations, raw syscall wrappers returning -errno, and the entry
+ * points of the child-exit service (service.c), the identity checks
+ * (ident.c) and the spawn engines (spawn.c, clone-spawn.c).
  *
  * Kernel constants are defined here when the libc headers lack them, so the
  * library builds with glibc >= 2.28 and musl alike.
@@ -17,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,6 +49,23 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3 /* Linux 5.4 */
 #endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000 /* Linux 5.2 */
+#endif
+
+/* PIDFD_GET_INFO (Linux 6.13): a process's ids; with PIDFD_INFO_EXIT
+ * (6.15) how a process that is not our child ended. */
+struct pidshim_pidfd_info {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	int32_t exit_code;
+	uint32_t coredump_mask;
+	uint32_t spare1;
+};
+#define PIDSHIM_PIDFD_GET_INFO _IOWR(0xFF, 11, struct pidshim_pidfd_info)
+#define PIDSHIM_PIDFD_INFO_PID (1ULL << 0)
+#define PIDSHIM_PIDFD_INFO_EXIT (1ULL << 3)
 
 /* Largest valid signal number (the kernel's _NSIG). */
 #define PIDSHIM_SIGMAX 64
@@ -70,12 +89,25 @@ static inline int sys_waitid(int idtype, long id, siginfo_t *si, int options,
 	return syscall(SYS_waitid, idtype, id, si, options, ru) < 0 ? -errno : 0;
 }
 
+/*
+ * A waitid result is an exit only with these codes: for a tracee, the
+ * kernel also reports ptrace stops to its tracer's process (every thread
+ * of it) even when only WEXITED is asked for, and a stop must never be
+ * taken, consumed or acted on as an exit.
+ */
+static inline bool si_is_exit(const siginfo_t *si)
+{
+	return si->si_pid != 0 && (si->si_code == CLD_EXITED || si->si_code == CLD_KILLED ||
+				   si->si_code == CLD_DUMPED);
+}
+
 /* Life of a handle's process, as the user sees it. */
 enum h_state {
-	H_RUNNING = 0, /* not known to have exited */
-	H_ZOMBIE,      /* signalfd backend, not owned: ended, not reaped yet */
-	H_EXITED,      /* signalfd backend: reaped by the service, status kept */
-	H_GONE,	       /* reaped by somebody else or auto-reaped: -ECHILD */
+	H_RUNNING = 0, /* not known to have ended */
+	H_ZOMBIE,      /* ended, not reaped: the handle may reap it */
+	H_EXITED,      /* reaped by the library, status kept for the handle */
+	H_GONE,	       /* reaped by other code, auto-reaped, the owner's to
+			  report, or the PID no longer names it: -ECHILD */
 	H_DONE,	       /* wait/try_wait returned its final result */
 };
 
@@ -83,21 +115,24 @@ struct backend_ops;
 
 struct pidshim {
 	pid_t pid;
-	int fd;	     /* pidfd, or eventfd on the signalfd backend */
-	bool owned;  /* spawned (or PIDSHIM_OPEN_OWN): reap it if closed early */
-	bool child;  /* a child of this process (only children can be reaped) */
-	bool orphan; /* closed by the user while running; the service reaps it */
-	bool tracked; /* in the service's table (under svc lock) */
-	int procfd;  /* signalfd backend: /proc/PID, names the process, or -1 */
+	pid_t creator; /* the process that made the handle (see fork_inert) */
+	int fd;	       /* what pidshim_fd returns: the pidfd, or an eventfd */
+	int pidfd;     /* pidfd backends: == fd; else -1 */
+	int procfd;    /* fallback: /proc/PID (O_PATH), names the process, or -1 */
+	bool owned;    /* spawned (or PIDSHIM_OPEN_OWN): reap it if closed early */
+	bool child;    /* a child of this process (only children can be reaped) */
+	bool orphan;   /* closed by the user while running; the service reaps it */
+	bool tracked;  /* in the service's pid table (under svc lock) */
+	bool armed;    /* pidfd orphan: registered in the reaper's epoll */
 	const struct backend_ops *ops;
 	_Atomic int state; /* enum h_state */
 
-	/* Service table (signalfd backend, orphans): under svc lock. */
+	/* Service table: under svc lock. */
 	struct pidshim *hnext;
 	unsigned int waiters; /* threads blocked in waitid(P_PID) on it */
-	/* The status the service reaped, valid in H_EXITED: room for it
+	/* The status the library reaped, valid in H_EXITED: room for it
 	 * follows the handle where the backend keeps one (keeps_exit),
-	 * else NULL (272 of the bytes a handle would otherwise take). */
+	 * else NULL. */
 	struct pidshim_exit *exit;
 
 	/* Set membership: under the set's lock. */
@@ -109,17 +144,24 @@ struct pidshim {
 };
 
 struct backend_ops {
-	/* The service reaps for this backend and keeps the status. */
+	/* The library reaps for this backend and keeps the status. */
 	bool keeps_exit;
-	/* Optional, before spawning: get what may fail with EMFILE/ENOMEM
-	 * now, so that a started child rarely has to be killed. */
+	/* waitid(P_PIDFD) reaps through the pidfd (else P_PID after a
+	 * check that the pidfd's process was not reaped by other code). */
+	bool p_pidfd;
+	/* Before spawning: get what may fail with EMFILE/ENOMEM/EAGAIN now,
+	 * so that a started child rarely has to be killed. */
 	int (*prepare)(struct pidshim *h);
-	/* Make h->fd and whatever tracking the backend needs for h->pid. */
+	/* Make h->fd and whatever tracking the backend needs for h->pid;
+	 * h->pidfd / h->procfd may already be set by the spawn engine. */
 	int (*attach)(struct pidshim *h);
 	/* Reap if exited: 0 and *e filled, -EAGAIN, -ECHILD. */
 	int (*try_reap)(struct pidshim *h, struct pidshim_exit *e);
-	/* Block up to timeout_ms (< 0: forever): 0, -ETIMEDOUT, -ECHILD. */
-	int (*wait)(struct pidshim *h, int timeout_ms, struct pidshim_exit *e);
+	/* Block up to timeout_ms (< 0: forever): 0, -ETIMEDOUT, -ECHILD.
+	 * A cancellation point where cancel_state (the caller's, see
+	 * cancel_off) allows it. */
+	int (*wait)(struct pidshim *h, int timeout_ms, struct pidshim_exit *e,
+		    int cancel_state);
 	int (*send_signal)(struct pidshim *h, int sig);
 	/* Release h (may hand an owned running child to the service). */
 	void (*close)(struct pidshim *h);
@@ -131,31 +173,71 @@ HIDDEN_DATA const struct backend_ops pidshim_signalfd_ops;
 
 /* handle.c */
 HIDDEN int handle_new(const struct backend_ops *ops, pid_t pid, bool owned,
-			  struct pidshim **ret);
+		      struct pidshim **ret);
 HIDDEN void handle_free(struct pidshim *h);
 HIDDEN int handle_backend_ops(const struct backend_ops **ops);
-HIDDEN void handle_finish(struct pidshim *h);
+HIDDEN bool fork_inert(pid_t creator);
+HIDDEN pid_t self_pid(void);
 
-/* set.c: a handle reached H_DONE; stop reporting it. */
+/*
+ * Cancellation: only pidshim_wait, pidshim_wait_timeout and
+ * pidshim_set_wait are cancellation points, and only while they sleep.
+ * Every public function runs with cancellation disabled (a pending
+ * request is acted on by the caller's next cancellation point), so a
+ * cancel can never stop the library between two steps that belong
+ * together (a lock and its unlock, a reap and the status it yields).
+ */
+HIDDEN int cancel_off(void);
+HIDDEN void cancel_restore(int old);
+HIDDEN int cancellable_poll(int fd, int timeout_ms, int cancel_state);
+HIDDEN int cancellable_sleep_ms(int ms, int cancel_state);
+
+/* set.c: a handle reached H_DONE; stop reporting it.  In a fork()ed
+ * child, forget a handle's set membership without touching the epoll. */
 HIDDEN void set_disarm(struct pidshim *h);
+HIDDEN void set_forget_inert(struct pidshim *h);
 
-/* service.c: the SIGCHLD service thread and its pid table. */
+/* ident.c: who a PID names, without pidfds. */
+HIDDEN int ident_open_procfd(pid_t pid);
+HIDDEN bool ident_alive(int procfd);
+HIDDEN int ident_parent(pid_t pid, int pidfd, pid_t *ppid);
+HIDDEN int ident_is_group_leader(pid_t pid);
+
+/* service.c: the pid table and the library's background thread. */
 HIDDEN int svc_prepare(void);
-HIDDEN void svc_track(struct pidshim *h);
-HIDDEN void svc_untrack_locked(struct pidshim *h);
-HIDDEN int svc_check_locked(struct pidshim *h, bool reap);
-HIDDEN void svc_forget_locked(struct pidshim *h);
 HIDDEN void svc_lock(void);
 HIDDEN void svc_unlock(void);
-HIDDEN void svc_adopt_orphan(struct pidshim *h);
+HIDDEN int svc_track(struct pidshim *h);
+HIDDEN void svc_untrack_locked(struct pidshim *h);
+HIDDEN int svc_look_locked(struct pidshim *h);
+HIDDEN int svc_claim_locked(struct pidshim *h, struct pidshim_exit *e);
+HIDDEN bool svc_still_named_locked(struct pidshim *h);
 HIDDEN bool svc_wait_begin(struct pidshim *h);
 HIDDEN void svc_wait_end(struct pidshim *h);
 HIDDEN void svc_orphan_locked(struct pidshim *h);
+HIDDEN void svc_adopt_pidfd_orphan(struct pidshim *h);
+HIDDEN void svc_register_owner(struct pidshim *h);
+HIDDEN void svc_unregister_owner(struct pidshim *h);
+HIDDEN bool svc_other_owner(const struct pidshim *h);
 
 /* probe.c: keep the probe lock consistent across fork(). */
 HIDDEN void probe_atfork_prepare(void);
 HIDDEN void probe_atfork_parent(void);
 HIDDEN void probe_atfork_child(void);
+
+/* spawn engines: 0 and *pid (plus *pidfd or *procfd where asked for,
+ * else left -1), or -errno with no child left behind. */
+struct spawn_req {
+	bool search; /* posix_spawnp */
+	const char *path;
+	const posix_spawn_file_actions_t *actions;
+	const posix_spawnattr_t *attr;
+	char *const *argv;
+	char *const *envp;
+};
+HIDDEN int clone_spawn(const struct spawn_req *rq, bool want_pidfd, bool want_procfd,
+		       pid_t *pid, int *pidfd, int *procfd);
+HIDDEN bool clone_spawn_can(const struct spawn_req *rq);
 
 /* util */
 HIDDEN int fd_move_above_stdio(int fd);

@@ -168,10 +168,11 @@ static int probe(void)
 
 PIDSHIM_API int pidshim_backend(void)
 {
-	int b = atomic_load_explicit(&cached_backend, memory_order_acquire);
+	int b = atomic_load_explicit(&cached_backend, memory_order_acquire), cs;
 
 	if (b)
 		return b;
+	cs = cancel_off(); /* close() inside the probe is a cancellation point */
 	pthread_mutex_lock(&probe_lock);
 	b = atomic_load_explicit(&cached_backend, memory_order_relaxed);
 	if (!b) {
@@ -180,6 +181,7 @@ PIDSHIM_API int pidshim_backend(void)
 			atomic_store_explicit(&cached_backend, b, memory_order_release);
 	}
 	pthread_mutex_unlock(&probe_lock);
+	cancel_restore(cs);
 	return b;
 }
 

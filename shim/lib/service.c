@@ -1,50 +1,79 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * service.c - the child-exit service: one thread that learns of child exits
- * and reaps, in O(1) per exit, the children the library holds handles for.
- * The signalfd backend keeps every handle here; the pidfd backends only the
- * children they spawned whose handle was closed early ("orphans"), so no
- * zombie outlives its handle.
+ * service.c - the pid table, and the background threads the library runs
+ * only while something needs them.
  *
- * Why it looks like this:
- * - The thread sleeps in a blocking waitid(P_ALL, WEXITED | WNOWAIT): the
- *   kernel wakes it when any child of the process becomes a zombie, and
- *   WNOWAIT leaves that zombie in place.  No signal is involved: the
- *   library installs no SIGCHLD handler, so the program's syscalls never
- *   see an EINTR it did not ask for, and it consumes no SIGCHLD, so the
- *   program's own handler, signalfd or sigwait keep seeing every one.  A
- *   thread with SIGCHLD unblocked, or SIGCHLD coalescing, cannot make us
- *   miss an exit (GLib and libuv lose exits that way).
- * - waitid names one zombie; if it is ours (a hash lookup) we reap it with
- *   waitid(P_PID) and go back to waiting, so each exit costs O(1) work in
- *   user space however many children are tracked (the kernel still walks
- *   its child list inside waitid(P_ALL): ~60 ns a child here).  A zombie
- *   that belongs to other code (a system() in flight, a fork the program
- *   reaps itself) is never reaped by us, but it hides the others: while it lingers we check every tracked pid, and
- *   look again after a growing pause (1 ms up to 32 ms, well inside the
- *   100 ms in which a handle's fd must turn readable), since the kernel
- *   would wake us at once for the same zombie.
- * - The thread blocks every signal and owns no file descriptor.
- * - Reaping happens under the service lock and send_signal checks the
- *   state under the same lock before kill(): a PID is never signalled after
- *   the library freed it.
+ * The table maps PIDs to handles.  The fallback backend keeps every
+ * handle there; the pidfd backends keep the handles that own their child
+ * (spawned, or PIDSHIM_OPEN_OWN), so that a second handle on the same
+ * process knows the status is not its to take.
+ *
+ * Threads (all with every signal blocked, none holding a file descriptor
+ * of the program's):
+ * - fallback: a watcher sleeps in waitid(P_ALL, WEXITED | WNOWAIT).  The
+ *   kernel wakes it when any child of the process ends, and WNOWAIT leaves
+ *   the zombie in place.  No signal is involved: the library installs no
+ *   SIGCHLD handler (the program never sees an EINTR it did not ask for)
+ *   and consumes no SIGCHLD (the program's own handler, signalfd or
+ *   sigwait keep seeing every one); a thread with SIGCHLD unblocked, or
+ *   SIGCHLD coalescing, cannot make it miss an exit.  If the zombie is
+ *   ours (a hash lookup, then its /proc fd proves the PID still names the
+ *   handle's process) it is reaped for its owner, so an exit costs O(1)
+ *   in user space however many children are tracked (the kernel walks its
+ *   child list inside waitid(P_ALL): the floor of any design with neither
+ *   pidfds nor SIGCHLD).  A zombie it may not reap (other code's, a
+ *   handle's that does not own it, a ptrace stop for this process as the
+ *   tracer) hides the ones behind it: while it lingers every tracked
+ *   handle is looked at, after a growing pause (1 ms up to 32 ms, inside
+ *   the 100 ms in which a handle's fd must turn readable).
+ * - fallback: a ticker looks every 250 ms, a handle at a time, whether
+ *   some tracked process was reaped by other code (a SIGCHLD handler
+ *   calling waitpid(-1), SIGCHLD ignored): the watcher never hears of
+ *   those, and their handles' fds must still turn readable within 1 s.
+ * - pidfd backends: a reaper, only while a spawned child whose handle was
+ *   closed early still runs: it polls those pidfds and reaps each through
+ *   its pidfd when it exits, so no zombie outlives its handle and no
+ *   reused PID is ever touched.
+ * A thread ends once it has had nothing to do for IDLE_MS, and starts
+ * again on demand; pidshim_quiesce() ends them at once.
+ *
+ * Reaping happens under the service lock, and send_signal checks the
+ * process under the same lock before kill(): the library never signals a
+ * PID after it freed it.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "internal.h"
 
+#define IDLE_MS 100
+#define TICK_MS 250
+/* How often a pidfd orphan whose zombie a tracer holds is looked at. */
+#define HELD_MS 20
+
+struct worker {
+	pthread_t t;
+	bool running;  /* started, and has not ended yet */
+	bool joinable; /* started, not joined yet */
+	bool stop;     /* asked to end */
+};
+
 struct service {
 	pthread_mutex_t lock;
-	pthread_cond_t started;
-	pthread_cond_t changed; /* a handle was tracked */
-	pthread_cond_t waited;	/* a waiter left waitid (CLOCK_MONOTONIC) */
-	unsigned int track_gen;
-	bool running;
+	pthread_cond_t changed; /* tracked, orphaned, or told to quit */
 	struct pidshim **buckets;
 	size_t nbuckets; /* power of two */
 	size_t count;
-	size_t live; /* entries in the table still H_RUNNING */
+	size_t live;	  /* fallback entries still H_RUNNING */
+	unsigned int gen; /* bumped at every insert */
+	bool quit;	  /* pidshim_quiesce: workers end now */
+	bool in_waitid;	  /* the watcher sleeps in waitid (cancellable) */
+	struct worker watcher, ticker, reaper;
+	/* pidfd backends: orphans, and the reaper's epoll over their pidfds */
+	size_t orphans;
+	size_t held; /* orphans whose zombie a tracer holds (not armed) */
+	int epfd;
 };
 
 /* The first buckets need no allocation: inserting never fails, so closing
@@ -55,11 +84,8 @@ static struct service svc = {
 	.buckets = initial_buckets,
 	.nbuckets = 64,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.started = PTHREAD_COND_INITIALIZER,
-	.changed = PTHREAD_COND_INITIALIZER,
+	.epfd = -1,
 };
-
-static _Atomic pid_t svc_tid; /* the service thread, 0 when none */
 
 HIDDEN void svc_lock(void)
 {
@@ -71,82 +97,9 @@ HIDDEN void svc_unlock(void)
 	pthread_mutex_unlock(&svc.lock);
 }
 
-/* ---- the pid table ---------------------------------------------------- */
-
-static size_t bucket_of(pid_t pid)
+static bool fallback(const struct pidshim *h)
 {
-	return ((uint32_t)pid * 2654435761u) & (svc.nbuckets - 1);
-}
-
-static void table_insert(struct pidshim *h)
-{
-	if (svc.count >= svc.nbuckets) {
-		size_t n = svc.nbuckets * 2;
-		struct pidshim **nb = calloc(n, sizeof(*nb));
-
-		if (nb) { /* else: longer chains, still correct */
-			for (size_t i = 0; i < svc.nbuckets; i++) {
-				struct pidshim *x = svc.buckets[i], *next;
-
-				for (; x; x = next) {
-					size_t j = ((uint32_t)x->pid * 2654435761u) &
-						   (n - 1);
-
-					next = x->hnext;
-					x->hnext = nb[j];
-					nb[j] = x;
-				}
-			}
-			if (svc.buckets != initial_buckets)
-				free(svc.buckets);
-			svc.buckets = nb;
-			svc.nbuckets = n;
-		}
-	}
-	size_t b = bucket_of(h->pid);
-	h->hnext = svc.buckets[b];
-	svc.buckets[b] = h;
-	h->tracked = true;
-	svc.count++;
-	svc.live++; /* entries go in running */
-	svc.track_gen++;
-	pthread_cond_signal(&svc.changed);
-}
-
-static void table_remove(struct pidshim *h)
-{
-	if (!h->tracked)
-		return;
-	for (struct pidshim **p = &svc.buckets[bucket_of(h->pid)]; *p; p = &(*p)->hnext) {
-		if (*p == h) {
-			*p = h->hnext;
-			h->hnext = NULL;
-			h->tracked = false;
-			svc.count--;
-			if (atomic_load(&h->state) == H_RUNNING)
-				svc.live--;
-			return;
-		}
-	}
-}
-
-/* A running handle of pid; with waited, one a pidshim_wait sleeps on in
- * waitid(P_PID) (signalfd backend, see svc_wait_begin). */
-static struct pidshim *table_find_running(pid_t pid, bool waited)
-{
-	for (struct pidshim *x = svc.buckets[bucket_of(pid)]; x; x = x->hnext)
-		if (x->pid == pid && atomic_load(&x->state) == H_RUNNING &&
-		    (!waited || x->waiters))
-			return x;
-	return NULL;
-}
-
-static void notify(struct pidshim *h)
-{
-	uint64_t one = 1;
-
-	if (h->fd >= 0)
-		(void)!write(h->fd, &one, sizeof(one));
+	return h->ops->keeps_exit;
 }
 
 static bool pending(const struct pidshim *h)
@@ -156,139 +109,369 @@ static bool pending(const struct pidshim *h)
 	return st == H_RUNNING || st == H_ZOMBIE;
 }
 
-/* h's process changed state: exited (status e), ended (H_ZOMBIE), gone. */
-static void settle(struct pidshim *h, int state, const struct pidshim_exit *e)
+/* ---- the pid table ------------------------------------------------------ */
+
+static size_t bucket_in(pid_t pid, size_t n)
 {
-	if (h->tracked && atomic_load(&h->state) == H_RUNNING)
-		svc.live--;
-	if (e && h->exit)
-		*h->exit = *e;
-	atomic_store(&h->state, state);
-	notify(h);
+	return ((uint32_t)pid * 2654435761u) & (n - 1);
+}
+
+static void table_grow(void)
+{
+	size_t n = svc.nbuckets * 2;
+	struct pidshim **nb = calloc(n, sizeof(*nb));
+
+	if (!nb)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < svc.nbuckets; i++) {
+		struct pidshim *x = svc.buckets[i], *next;
+
+		for (; x; x = next) {
+			size_t j = bucket_in(x->pid, n);
+
+			next = x->hnext;
+			x->hnext = nb[j];
+			nb[j] = x;
+		}
+	}
+	if (svc.buckets != initial_buckets)
+		free(svc.buckets);
+	svc.buckets = nb;
+	svc.nbuckets = n;
+}
+
+static void table_insert(struct pidshim *h)
+{
+	size_t b;
+
+	if (h->tracked)
+		return;
+	if (svc.count >= svc.nbuckets)
+		table_grow();
+	b = bucket_in(h->pid, svc.nbuckets);
+	h->hnext = svc.buckets[b];
+	svc.buckets[b] = h;
+	h->tracked = true;
+	svc.count++;
+	if (fallback(h) && atomic_load(&h->state) == H_RUNNING)
+		svc.live++;
+	svc.gen++;
+	pthread_cond_broadcast(&svc.changed);
+}
+
+static void table_remove(struct pidshim *h)
+{
+	struct pidshim **p;
+
+	if (!h->tracked)
+		return;
+	for (p = &svc.buckets[bucket_in(h->pid, svc.nbuckets)]; *p; p = &(*p)->hnext) {
+		if (*p != h)
+			continue;
+		*p = h->hnext;
+		h->hnext = NULL;
+		h->tracked = false;
+		svc.count--;
+		if (fallback(h) && atomic_load(&h->state) == H_RUNNING)
+			svc.live--;
+		return;
+	}
+}
+
+static struct pidshim *bucket_head(pid_t pid)
+{
+	return svc.buckets[bucket_in(pid, svc.nbuckets)];
+}
+
+/* ---- workers --------------------------------------------------------------- */
+
+/* Collect a worker that has ended; the lock is dropped while joining,
+ * and only one caller ever joins it. */
+static void worker_join_locked(struct worker *w)
+{
+	pthread_t t = w->t;
+
+	if (!w->joinable || w->running)
+		return;
+	w->joinable = false;
+	pthread_mutex_unlock(&svc.lock);
+	pthread_join(t, NULL);
+	pthread_mutex_lock(&svc.lock);
+}
+
+static int worker_start_locked(struct worker *w, void *(*fn)(void *))
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int r;
+
+	if (w->running)
+		return 0;
+	worker_join_locked(w); /* one that was told to end, not yet collected */
+	if (w->running) /* started by another caller while we joined */
+		return 0;
+	if (pthread_attr_init(&attr))
+		return -ENOMEM;
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	/* The thread inherits this mask: it must never run a handler (libc
+	 * keeps its own cancellation signal deliverable). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&w->t, &attr, fn, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (r)
+		return -r;
+	w->running = w->joinable = true;
+	w->stop = false;
+	return 0;
+}
+
+/* Tell a worker to end, wait until it has, collect it.  The watcher may
+ * sleep in waitid(), which nothing but a child or a signal ends: it sits
+ * there with asynchronous cancellation on (see watcher_main), and is
+ * cancelled. */
+static void worker_stop_locked(struct worker *w)
+{
+	if (w->running) {
+		w->stop = true;
+		pthread_cond_broadcast(&svc.changed);
+		if (w == &svc.watcher && svc.in_waitid)
+			pthread_cancel(w->t);
+		while (w->running)
+			pthread_cond_wait(&svc.changed, &svc.lock);
+	}
+	worker_join_locked(w);
+}
+
+/* The worker's last act.  One that ends on its own (idle) detaches
+ * itself; one told to end is joined by whoever told it. */
+static void worker_ended_locked(struct worker *w)
+{
+	if (!w->stop) {
+		pthread_detach(pthread_self());
+		w->joinable = false;
+	}
+	w->running = false;
+	pthread_cond_broadcast(&svc.changed);
+}
+
+/* Wait on changed until deadline_ms (CLOCK_MONOTONIC, see svc_init). */
+static int wait_changed_until(int64_t deadline_ms)
+{
+	struct timespec ts = { deadline_ms / 1000, (deadline_ms % 1000) * 1000000L };
+
+	return pthread_cond_timedwait(&svc.changed, &svc.lock, &ts);
+}
+
+/* Sleep while idle() holds; true when the worker should end: told to,
+ * or idle for IDLE_MS. */
+static bool idle_ends(struct worker *w, bool (*idle)(void))
+{
+	int64_t until = now_ms() + IDLE_MS;
+
+	while (idle() && !w->stop && !svc.quit)
+		if (wait_changed_until(until) == ETIMEDOUT && idle())
+			return true;
+	return w->stop || svc.quit;
+}
+
+/* ---- what one look at a process learns -------------------------------------- */
+
+static void notify(struct pidshim *h)
+{
+	uint64_t one = 1;
+
+	if (h->fd >= 0 && fallback(h))
+		(void)!write(h->fd, &one, sizeof(one));
 }
 
 static void drop_orphan_locked(struct pidshim *h)
 {
+	if (h->armed && svc.epfd >= 0)
+		epoll_ctl(svc.epfd, EPOLL_CTL_DEL, h->pidfd, NULL);
+	if (!fallback(h)) {
+		svc.orphans--;
+		if (!h->armed)
+			svc.held--;
+	}
+	h->armed = false;
 	table_remove(h);
 	handle_free(h);
 }
 
-/* What one handle learns from a look at its process (see below): gone
- * (r < 0), ended, or reaped; of a reap, only the first gets the status. */
-static void settle_outcome(struct pidshim *x, int r, bool reap, bool *given,
-			   const struct pidshim_exit *e)
+/* h's process changed: ended (H_ZOMBIE), reaped into h (H_EXITED, e),
+ * or gone for h (H_GONE).  An orphan that is settled is freed. */
+static void settle(struct pidshim *h, int state, const struct pidshim_exit *e)
 {
-	if (r < 0 || (reap && *given)) {
-		settle(x, H_GONE, NULL);
-	} else if (!reap) {
-		settle(x, H_ZOMBIE, NULL);
-	} else {
-		settle(x, H_EXITED, e);
-		*given = true;
+	int old = atomic_load(&h->state);
+
+	if (old != H_RUNNING && old != H_ZOMBIE)
+		return;
+	if (state == H_ZOMBIE && old == H_ZOMBIE)
+		return;
+	if (h->tracked && fallback(h) && old == H_RUNNING)
+		svc.live--;
+	if (e && h->exit)
+		*h->exit = *e;
+	atomic_store(&h->state, state);
+	if (h->orphan && state != H_ZOMBIE) {
+		drop_orphan_locked(h);
+		return;
 	}
+	notify(h);
+}
+
+/* The PID no longer names h's process (reaped by other code, maybe
+ * reused): never look at it or signal it again. */
+static void forget_locked(struct pidshim *h)
+{
+	settle(h, H_GONE, NULL);
 }
 
 /*
- * Look at h's process.  With reap, reap it if it has ended: its status
- * goes to the first pending handle for that pid, the others see it gone.
- * Without reap (a handle that does not own its process, see
- * PIDSHIM_OPEN_OWN) only note that it ended (H_ZOMBIE): the program may
- * still close the handle and reap the child itself.
- * Returns 1 when it has ended, -ECHILD when it is gone (reaped by other
- * code or auto-reaped), 0 while it runs.  Orphans are freed, so h must not
- * be used after a non-zero return if it was an orphan.
+ * The owner handle of h's process, if any: h itself when it owns it (its
+ * /proc fd was just checked), else the first owned pending handle of the
+ * same PID whose /proc fd is alive (handles whose process is gone are
+ * settled on the way, and orphans among them freed: never h).
  */
-HIDDEN int svc_check_locked(struct pidshim *h, bool reap)
+static struct pidshim *owner_of_locked(struct pidshim *h)
 {
-	struct pidshim_exit e;
-	pid_t pid = h->pid;
-	bool given = false, h_orphan = h->orphan;
-	int r;
-
-	memset(&e, 0, sizeof(e));
-	r = sys_waitid(P_PID, pid, &e.info, WEXITED | WNOHANG | (reap ? 0 : WNOWAIT),
-		       reap ? &e.rusage : NULL);
-	if (r == 0 && e.info.si_pid == 0)
-		return 0;
-	if (r < 0 && r != -ECHILD)
-		return 0;
-
-	struct pidshim *x = svc.buckets[bucket_of(pid)], *next;
-
-	for (; x; x = next) {
+	if (h->owned)
+		return h;
+	for (struct pidshim *x = bucket_head(h->pid), *next; x; x = next) {
 		next = x->hnext;
-		if (x->pid != pid || !pending(x))
+		if (x == h || x->pid != h->pid || !fallback(x) || !pending(x))
 			continue;
-		if (x->orphan) {
-			if (reap || r < 0)
-				drop_orphan_locked(x);
+		if (!ident_alive(x->procfd)) {
+			forget_locked(x);
 			continue;
 		}
-		settle_outcome(x, r, reap, &given, &e);
+		if (x->owned)
+			return x;
 	}
-	/* h not in the table: a handle copied by fork(), in the child. */
-	if (!h_orphan && !h->tracked && pending(h))
-		settle_outcome(h, r, reap, &given, &e);
-	return r == 0 ? 1 : -ECHILD;
+	return NULL;
 }
 
-/* The PID no longer names h's process (reaped by other code and reused):
- * never look at it or signal it again. */
-HIDDEN void svc_forget_locked(struct pidshim *h)
+static void settle_all_locked(pid_t pid, struct pidshim *recipient, int state,
+			      const struct pidshim_exit *e)
 {
-	if (pending(h))
-		settle(h, H_GONE, NULL);
+	for (struct pidshim *x = bucket_head(pid), *next; x; x = next) {
+		next = x->hnext;
+		if (x->pid != pid || !fallback(x) || !pending(x) || x == recipient)
+			continue;
+		if (!ident_alive(x->procfd))
+			forget_locked(x);
+		else
+			settle(x, state, e);
+	}
+	if (recipient)
+		settle(recipient, state == H_ZOMBIE ? H_ZOMBIE : H_EXITED, e);
 }
 
-/* O(n): look at every tracked pid.  Used while a foreign zombie blocks
- * the O(1) path, and when no child is left at all. */
+enum look { LOOK_OBSERVE, LOOK_REAP };
+
+/*
+ * Look at h's process (fallback backend), under the lock.  Its /proc fd
+ * first proves the PID still names it.  If it has exited, it is reaped
+ * when it has an owner handle (which gets the status; every other handle
+ * of it sees it gone), or, with LOOK_REAP, for h itself (the user waits
+ * on h); else its handles only learn that it ended (H_ZOMBIE): the
+ * program may still reap it itself.  A ptrace stop is never taken: it is
+ * looked at with WNOWAIT and left for the tracer.
+ * Returns 1 when it has ended, -ECHILD when it is gone, 0 while it runs.
+ */
+static int look_locked(struct pidshim *h, enum look how)
+{
+	struct pidshim_exit e;
+	struct pidshim *owner;
+	pid_t pid = h->pid;
+	siginfo_t si;
+	int r;
+
+	if (!pending(h))
+		return atomic_load(&h->state) == H_EXITED ? 1 : -ECHILD;
+	if (!ident_alive(h->procfd)) {
+		forget_locked(h);
+		return -ECHILD;
+	}
+	memset(&si, 0, sizeof(si));
+	r = sys_waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL);
+	if (r == -ECHILD) {
+		settle_all_locked(pid, NULL, H_GONE, NULL);
+		return -ECHILD;
+	}
+	if (r < 0 || !si_is_exit(&si))
+		return 0; /* running, stopped, or ask again later */
+	owner = owner_of_locked(h);
+	if (!owner && how == LOOK_OBSERVE) {
+		settle_all_locked(pid, NULL, H_ZOMBIE, NULL);
+		return 1;
+	}
+	memset(&e, 0, sizeof(e));
+	r = sys_waitid(P_PID, pid, &e.info, WEXITED | WNOHANG, &e.rusage);
+	if (r == -ECHILD) {
+		settle_all_locked(pid, NULL, H_GONE, NULL);
+		return -ECHILD;
+	}
+	if (r < 0 || !si_is_exit(&e.info))
+		return 0;
+	settle_all_locked(pid, owner ? owner : h, H_GONE, &e);
+	return 1;
+}
+
+HIDDEN int svc_look_locked(struct pidshim *h)
+{
+	return look_locked(h, LOOK_REAP);
+}
+
+/* The final answer kept for h (fallback): 0 and *e, -ECHILD, or -EAGAIN
+ * while its process has not ended.  Exactly one caller gets a status. */
+HIDDEN int svc_claim_locked(struct pidshim *h, struct pidshim_exit *e)
+{
+	switch (atomic_load(&h->state)) {
+	case H_EXITED:
+		*e = *h->exit;
+		atomic_store(&h->state, H_DONE);
+		return 0;
+	case H_GONE:
+	case H_DONE:
+		atomic_store(&h->state, H_DONE);
+		return -ECHILD;
+	}
+	return -EAGAIN;
+}
+
+/* Does h's PID still name h's process?  If not, h is settled as gone. */
+HIDDEN bool svc_still_named_locked(struct pidshim *h)
+{
+	if (ident_alive(h->procfd))
+		return true;
+	forget_locked(h);
+	return false;
+}
+
+/* O(n): look at every pending fallback handle.  Used while a zombie we
+ * may not reap hides the others, and when no child is left at all. */
 static void sweep_locked(void)
 {
 	for (size_t i = 0; i < svc.nbuckets; i++) {
 	again:
 		for (struct pidshim *x = svc.buckets[i]; x; x = x->hnext) {
-			if (atomic_load(&x->state) != H_RUNNING)
+			if (!fallback(x) || atomic_load(&x->state) != H_RUNNING)
 				continue;
-			if (svc_check_locked(x, x->owned) != 0)
+			if (look_locked(x, LOOK_OBSERVE) != 0)
 				goto again; /* the chain may have changed */
 		}
 	}
 }
 
-/* How long the service lets a waiter reap the child it woke for. */
-#define WAITER_GRACE_NS (20 * 1000000L)
+/* ---- fallback: the watcher ---------------------------------------------------- */
 
 /*
- * pid has ended and a pidshim_wait sleeps on it in waitid(P_PID): the
- * kernel woke that thread with us, and it reaps the child itself.  Let it,
- * rather than race it: the status takes one wake-up to reach the user,
- * and the PID stays allocated while that thread goes from its look at the
- * state into waitid.  Bounded, since a waiter can leave for good (a
- * signal handler that longjmps); after the grace, and in a sweep, the
- * service reaps as usual, which is still correct: a waitid holds the
- * struct pid it started with, so a reap ends it with ECHILD and the
- * status is in the table.  Returns pid's running handle, if one is left.
- */
-static struct pidshim *await_waiter_locked(pid_t pid)
-{
-	struct timespec until;
-
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += WAITER_GRACE_NS;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	while (table_find_running(pid, true) &&
-	       pthread_cond_timedwait(&svc.waited, &svc.lock, &until) != ETIMEDOUT)
-		;
-	return table_find_running(pid, false);
-}
-
-/*
- * The zombie waitid() named is pid: reap it if it is ours.  Returns true
- * when it belongs to other code (or cannot be settled), after checking
- * every tracked pid, since it hides the zombies behind it.
+ * The zombie waitid(P_ALL) named is pid.  Returns true when it lingers
+ * (not reaped here: other code's, or a handle's that does not own it),
+ * after looking at every handle, since it hides the zombies behind it.
  *
  * No second look here: going straight back to the blocking waitid(P_ALL)
  * is that look (it returns at once if another zombie waits).  Each
@@ -296,21 +479,36 @@ static struct pidshim *await_waiter_locked(pid_t pid)
  * two walks (the one that finds it, the one that finds nothing and
  * sleeps) and one waitid(P_PID), with no per-child work in user space.
  */
-static bool reap_named_locked(pid_t pid)
+static bool zombie_lingers_locked(pid_t pid)
 {
-	struct pidshim *h = await_waiter_locked(pid);
+	struct pidshim *h = NULL;
 	siginfo_t si;
 
-	if (h && svc_check_locked(h, h->owned) != 0)
-		return false;
-	if (!h) {
-		/* Reaped since the kernel named it (by its waiter, or a
-		 * try_wait in another thread): nothing lingers. */
+	for (struct pidshim *x = bucket_head(pid), *next; x; x = next) {
+		next = x->hnext;
+		if (x->pid != pid || !fallback(x) || atomic_load(&x->state) != H_RUNNING)
+			continue;
+		if (!ident_alive(x->procfd)) {
+			forget_locked(x);
+			continue;
+		}
+		h = x;
+		break;
+	}
+	if (h) {
+		look_locked(h, LOOK_OBSERVE);
+	} else {
+		/* Reaped since waitid named it (by a waiter, or a try_wait in
+		 * another thread): nothing lingers. */
 		memset(&si, 0, sizeof(si));
 		if (sys_waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL) < 0 ||
-		    si.si_pid == 0)
+		    !si_is_exit(&si))
 			return false;
 	}
+	memset(&si, 0, sizeof(si));
+	if (sys_waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL) < 0 ||
+	    !si_is_exit(&si))
+		return false;
 	sweep_locked();
 	return true;
 }
@@ -323,26 +521,52 @@ static void nap_ms(int ms)
 		;
 }
 
-static void *svc_main(void *arg)
+static bool nothing_live(void)
 {
-	unsigned int seen = 0;
-	bool idle = false;
-	int backoff = 0;
+	return svc.live == 0;
+}
 
+static void watcher_cancelled(void *arg)
+{
 	(void)arg;
 	pthread_mutex_lock(&svc.lock);
-	atomic_store(&svc_tid, (pid_t)syscall(SYS_gettid));
-	pthread_cond_broadcast(&svc.started);
+	svc.in_waitid = false;
+	worker_ended_locked(&svc.watcher);
+	pthread_mutex_unlock(&svc.lock);
+}
+
+/*
+ * The blocking waitid, with asynchronous cancellation on: it holds no
+ * lock and consumes nothing (WNOWAIT), so the thread may end anywhere in
+ * it; nothing else can wake it when it is no longer needed.
+ */
+static int waitid_any_cancellable(siginfo_t *si)
+{
+	int r, type;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+	r = sys_waitid(P_ALL, 0, si, WEXITED | WNOWAIT, NULL);
+	pthread_setcanceltype(type, NULL);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	return r;
+}
+
+static void watch(void)
+{
+	int backoff = 0;
+
+	pthread_mutex_lock(&svc.lock);
 	for (;;) {
 		siginfo_t si;
 		int r;
 
-		/* Nothing running is tracked, or no child at all since we
-		 * last looked: sleep until a handle is tracked. */
-		while (svc.live == 0 || (idle && svc.track_gen == seen))
+		/* The ticker decides when an idle watcher ends. */
+		while (svc.live == 0 && !svc.watcher.stop)
 			pthread_cond_wait(&svc.changed, &svc.lock);
-		idle = false;
-		seen = svc.track_gen;
+		if (svc.watcher.stop)
+			break;
+		svc.in_waitid = !backoff;
 		pthread_mutex_unlock(&svc.lock);
 
 		memset(&si, 0, sizeof(si));
@@ -350,69 +574,281 @@ static void *svc_main(void *arg)
 			nap_ms(backoff);
 			r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT, NULL);
 		} else {
-			r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOWAIT, NULL);
+			r = waitid_any_cancellable(&si);
 		}
 
 		pthread_mutex_lock(&svc.lock);
+		svc.in_waitid = false;
 		if (r == -ECHILD) {
 			/* No child left: whatever we track is gone. */
 			sweep_locked();
-			idle = true;
 			backoff = 0;
-		} else if (r == 0 && si.si_pid && reap_named_locked(si.si_pid)) {
+		} else if (r == 0 && si.si_pid &&
+			   (!si_is_exit(&si) || zombie_lingers_locked(si.si_pid))) {
+			/* A stop for this process as a tracer lingers too. */
+			if (!si_is_exit(&si))
+				sweep_locked();
 			backoff = backoff ? (backoff < 32 ? backoff * 2 : 32) : 1;
 		} else {
 			backoff = 0;
 		}
 	}
+	worker_ended_locked(&svc.watcher);
+	pthread_mutex_unlock(&svc.lock);
+}
+
+static void *watcher_main(void *arg)
+{
+	(void)arg;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_cleanup_push(watcher_cancelled, NULL);
+	watch();
+	pthread_cleanup_pop(0);
 	return NULL;
 }
 
-static int start_locked(void)
-{
-	pthread_attr_t attr;
-	sigset_t all, old;
-	pthread_t t;
-	int r;
+/* ---- fallback: the ticker ------------------------------------------------------ */
 
-	if (pthread_attr_init(&attr))
-		return -ENOMEM;
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	/* The thread inherits this mask: it must never run a handler. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	r = pthread_create(&t, &attr, svc_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (r)
-		return -r;
-	while (!atomic_load(&svc_tid))
-		pthread_cond_wait(&svc.started, &svc.lock);
-	svc.running = true;
-	return 0;
+/* Is x (fallback, running) reaped by somebody else? */
+static bool reaped_elsewhere(struct pidshim *x)
+{
+	siginfo_t si;
+
+	if (x->procfd >= 0)
+		return !ident_alive(x->procfd);
+	memset(&si, 0, sizeof(si));
+	return sys_waitid(P_PID, x->pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL) == -ECHILD;
 }
 
-/* Make sure the service thread runs in this process. */
+/* The ticker also manages the watcher: when nothing has been watched for
+ * IDLE_MS, or pidshim_quiesce asks, it ends the watcher, then itself. */
+static void *ticker_main(void *arg)
+{
+	int64_t next = now_ms() + TICK_MS;
+
+	(void)arg;
+	pthread_mutex_lock(&svc.lock);
+	for (;;) {
+		if (idle_ends(&svc.ticker, nothing_live)) {
+			worker_stop_locked(&svc.watcher);
+			/* Tracked again while the watcher was collected? */
+			if (svc.live && !svc.quit && !svc.ticker.stop &&
+			    worker_start_locked(&svc.watcher, watcher_main) == 0)
+				continue;
+			break;
+		}
+		if (now_ms() < next) {
+			wait_changed_until(next);
+			continue;
+		}
+		next = now_ms() + TICK_MS;
+		/* A bucket at a time, letting others in between. */
+		for (size_t i = 0; i < svc.nbuckets && !svc.quit; i++) {
+		again:
+			for (struct pidshim *x = svc.buckets[i]; x; x = x->hnext) {
+				if (!fallback(x) || atomic_load(&x->state) != H_RUNNING ||
+				    !reaped_elsewhere(x))
+					continue;
+				forget_locked(x);
+				goto again;
+			}
+			pthread_mutex_unlock(&svc.lock);
+			pthread_mutex_lock(&svc.lock);
+		}
+	}
+	worker_ended_locked(&svc.ticker);
+	pthread_mutex_unlock(&svc.lock);
+	return NULL;
+}
+
+/* The ticker first: it is the one that ends an idle watcher.  Never
+ * while pidshim_quiesce is ending them. */
+static int start_fallback_workers_locked(void)
+{
+	int r;
+
+	while (svc.quit)
+		pthread_cond_wait(&svc.changed, &svc.lock);
+	r = worker_start_locked(&svc.ticker, ticker_main);
+
+	return r < 0 ? r : worker_start_locked(&svc.watcher, watcher_main);
+}
+
+/* ---- pidfd backends: the orphan reaper ----------------------------------------- */
+
+/* Reap a pidfd orphan if it exited: true when it is done (and freed). */
+static bool reap_orphan_locked(struct pidshim *h)
+{
+	siginfo_t si;
+	int r;
+
+	memset(&si, 0, sizeof(si));
+	if (!h->ops->p_pidfd && sys_pidfd_send_signal(h->pidfd, 0) == -ESRCH) {
+		r = -ECHILD; /* reaped by other code: the PID is not ours */
+	} else {
+		int idtype = h->ops->p_pidfd ? P_PIDFD : P_PID;
+		long id = h->ops->p_pidfd ? h->pidfd : h->pid;
+
+		r = sys_waitid(idtype, id, &si, WEXITED | WNOHANG | WNOWAIT, NULL);
+		if (r == 0 && si_is_exit(&si))
+			r = sys_waitid(idtype, id, &si, WEXITED | WNOHANG, NULL);
+		else if (r == 0)
+			return false; /* still held: a tracer's, or not ended */
+	}
+	if (r < 0 && r != -ECHILD)
+		return false;
+	drop_orphan_locked(h);
+	return true;
+}
+
+/* A readable pidfd whose zombie cannot be reaped yet (a tracer holds it)
+ * stays readable: take it out of the epoll and look again later. */
+static void hold_locked(struct pidshim *h)
+{
+	if (!h->armed)
+		return;
+	epoll_ctl(svc.epfd, EPOLL_CTL_DEL, h->pidfd, NULL);
+	h->armed = false;
+	svc.held++;
+}
+
+static void arm_locked(struct pidshim *h)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = h };
+
+	if (h->armed)
+		return;
+	if (svc.epfd < 0) {
+		int fd = epoll_create1(EPOLL_CLOEXEC);
+
+		svc.epfd = fd < 0 ? -1 : fd_move_above_stdio(fd);
+	}
+	if (svc.epfd >= 0 && epoll_ctl(svc.epfd, EPOLL_CTL_ADD, h->pidfd, &ev) == 0) {
+		h->armed = true;
+		svc.held--;
+	}
+}
+
+/* The orphans not in the epoll: held ones, and any whose arming failed
+ * (no epoll could be made): looked at every HELD_MS until reaped. */
+static void look_at_held_locked(void)
+{
+	for (size_t i = 0; i < svc.nbuckets && svc.held; i++) {
+	again:
+		for (struct pidshim *x = svc.buckets[i]; x; x = x->hnext) {
+			if (!x->orphan || fallback(x) || x->armed)
+				continue;
+			if (reap_orphan_locked(x))
+				goto again;
+		}
+	}
+}
+
+static bool no_orphans(void)
+{
+	return svc.orphans == 0;
+}
+
+static void *reaper_main(void *arg)
+{
+	struct epoll_event ev[32];
+
+	(void)arg;
+	pthread_mutex_lock(&svc.lock);
+	for (;;) {
+		int n, epfd, tmo;
+
+		/* The epoll goes as soon as no orphan is left: the program's
+		 * fd count is back where it was. */
+		if (svc.orphans == 0 && svc.epfd >= 0) {
+			close(svc.epfd);
+			svc.epfd = -1;
+		}
+		/* Never away while an orphan is left (even if told to). */
+		if (idle_ends(&svc.reaper, no_orphans) && svc.orphans == 0)
+			break;
+		epfd = svc.epfd;
+		tmo = svc.held ? HELD_MS : -1;
+		pthread_mutex_unlock(&svc.lock);
+		if (epfd >= 0) {
+			n = epoll_wait(epfd, ev, 32, tmo);
+		} else {
+			nap_ms(HELD_MS);
+			n = 0;
+		}
+		pthread_mutex_lock(&svc.lock);
+		for (int i = 0; i < n; i++) {
+			struct pidshim *h = ev[i].data.ptr;
+
+			if (!reap_orphan_locked(h))
+				hold_locked(h);
+		}
+		if (svc.held)
+			look_at_held_locked();
+	}
+	if (svc.epfd >= 0)
+		close(svc.epfd);
+	svc.epfd = -1;
+	worker_ended_locked(&svc.reaper);
+	pthread_mutex_unlock(&svc.lock);
+	return NULL;
+}
+
+/*
+ * A pidfd-backend child whose handle was closed while it ran: the reaper
+ * reaps it through its pidfd when it exits.  This cannot fail: the table
+ * needs no memory, and if the epoll or the thread cannot be made now, the
+ * orphan waits, held, for the next call that can.
+ */
+HIDDEN void svc_adopt_pidfd_orphan(struct pidshim *h)
+{
+	pthread_mutex_lock(&svc.lock);
+	h->orphan = true;
+	table_insert(h);
+	svc.orphans++;
+	svc.held++; /* until armed */
+	if (!reap_orphan_locked(h)) {
+		arm_locked(h);
+		worker_start_locked(&svc.reaper, reaper_main);
+	}
+	pthread_mutex_unlock(&svc.lock);
+}
+
+/* ---- the entry points of the backends ----------------------------------------- */
+
+/* Before a spawn (fallback): make sure the threads can run, so that a
+ * child is never started that the library could not watch; on the pidfd
+ * backends, retry a reaper that could not start before. */
 HIDDEN int svc_prepare(void)
 {
+	const struct backend_ops *ops;
 	int r = 0;
 
+	if (handle_backend_ops(&ops) < 0)
+		return 0;
 	pthread_mutex_lock(&svc.lock);
-	if (!svc.running)
-		r = start_locked();
+	if (ops->keeps_exit)
+		r = start_fallback_workers_locked();
+	else if (svc.orphans && !svc.reaper.running)
+		worker_start_locked(&svc.reaper, reaper_main);
 	pthread_mutex_unlock(&svc.lock);
 	return r;
 }
 
-/* Track a live child: insert, then look once in case it has already
- * ended (it may have, before it was in the table, unseen by the thread). */
-HIDDEN void svc_track(struct pidshim *h)
+/* Track a fallback handle: insert, then look once in case its process
+ * already ended (before it was in the table, unseen by the watcher). */
+HIDDEN int svc_track(struct pidshim *h)
 {
+	int r;
+
 	pthread_mutex_lock(&svc.lock);
-	table_insert(h);
-	svc_check_locked(h, h->owned);
+	r = start_fallback_workers_locked();
+	if (r == 0) {
+		table_insert(h);
+		look_locked(h, LOOK_OBSERVE);
+	}
 	pthread_mutex_unlock(&svc.lock);
+	return r;
 }
 
 HIDDEN void svc_untrack_locked(struct pidshim *h)
@@ -420,75 +856,114 @@ HIDDEN void svc_untrack_locked(struct pidshim *h)
 	table_remove(h);
 }
 
+/* pidfd backends: h owns its child (see svc_other_owner). */
+HIDDEN void svc_register_owner(struct pidshim *h)
+{
+	pthread_mutex_lock(&svc.lock);
+	table_insert(h);
+	pthread_mutex_unlock(&svc.lock);
+}
+
+HIDDEN void svc_unregister_owner(struct pidshim *h)
+{
+	pthread_mutex_lock(&svc.lock);
+	table_remove(h);
+	pthread_mutex_unlock(&svc.lock);
+}
+
 /*
- * A pidshim_wait with no timeout on an owned child (signalfd backend) may
- * sleep in waitid(P_PID) on the child itself, as the pidfd backend sleeps
- * on its pidfd, instead of on the eventfd the service writes after it
- * reaped: the kernel wakes the waiter at the exit, one thread hand-off
- * less.  Only owned children: nothing but pidshim reaps them, and while a
- * waiter is registered the service leaves the child to it (see
- * await_waiter_locked), so the PID the waiter passes to waitid still
- * names the child (only a sweep, while a foreign zombie lingers, may reap
- * it first).  Returns false when h no longer runs (nothing to wait for in
- * the kernel).
+ * pidfd backends: does another handle own h's process?  Then the status
+ * is that handle's and h only learns that the process ended.  Two unreaped
+ * processes never share a PID, so a live owner of h->pid whose pidfd was
+ * not reaped names h's own process (h's pidfd was opened on it).
+ */
+HIDDEN bool svc_other_owner(const struct pidshim *h)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&svc.lock);
+	for (struct pidshim *x = bucket_head(h->pid); x && !found; x = x->hnext)
+		found = x != h && x->pid == h->pid && x->owned && !fallback(x) &&
+			atomic_load(&x->state) != H_DONE && x->pidfd >= 0 &&
+			sys_pidfd_send_signal(x->pidfd, 0) != -ESRCH &&
+			sys_pidfd_send_signal(h->pidfd, 0) != -ESRCH;
+	pthread_mutex_unlock(&svc.lock);
+	return found;
+}
+
+/*
+ * A pidshim_wait with no timeout (fallback) may sleep in waitid(P_PID) on
+ * the child itself, as the pidfd backend sleeps on its pidfd, instead of
+ * on the eventfd the watcher writes: the kernel wakes the waiter at the
+ * exit, one thread hand-off less.  Registered here after a look that the
+ * PID still names the process; returns false when it does not run any
+ * more (nothing to wait for in the kernel).
  */
 HIDDEN bool svc_wait_begin(struct pidshim *h)
 {
 	bool ok;
 
 	pthread_mutex_lock(&svc.lock);
-	ok = h->tracked && atomic_load(&h->state) == H_RUNNING;
+	ok = atomic_load(&h->state) == H_RUNNING && svc_still_named_locked(h);
 	if (ok)
 		h->waiters++;
 	pthread_mutex_unlock(&svc.lock);
 	return ok;
 }
 
-/* The waiter's waitid returned: reap h if it ended, let the service go on. */
+/* The waiter's waitid returned (or it was cancelled in it): reap h if it
+ * ended; the loop of the caller collects the answer. */
 HIDDEN void svc_wait_end(struct pidshim *h)
 {
 	pthread_mutex_lock(&svc.lock);
 	h->waiters--;
-	if (atomic_load(&h->state) == H_RUNNING)
-		svc_check_locked(h, true);
-	pthread_cond_broadcast(&svc.waited);
+	if (pending(h))
+		look_locked(h, LOOK_REAP);
 	pthread_mutex_unlock(&svc.lock);
 }
 
-/* h (in the table) was closed while its process runs: the service now
- * owns it, reaps it and frees it. */
+/* h (fallback, in the table) was closed while its process runs: the
+ * library now owns it, reaps it and frees it. */
 HIDDEN void svc_orphan_locked(struct pidshim *h)
 {
 	h->orphan = true;
 }
 
-/*
- * A pidfd-backend child whose handle was closed while it ran.  The service
- * was started when the child was spawned and the table needs no memory, so
- * this cannot fail: pidshim_close never loses a child, never blocks.  (In
- * a fork()ed child whose own service could not start yet, the orphan waits
- * in the table for the next start.)
- */
-HIDDEN void svc_adopt_orphan(struct pidshim *h)
+/* End every thread now, or -EBUSY while one is needed. */
+static int svc_quiesce(void)
 {
-	svc_prepare();
 	pthread_mutex_lock(&svc.lock);
-	table_insert(h);
-	svc_orphan_locked(h);
-	svc_check_locked(h, true); /* frees h if it is already done */
+	if (svc.live || svc.orphans) {
+		pthread_mutex_unlock(&svc.lock);
+		return -EBUSY;
+	}
+	svc.quit = true;
+	worker_stop_locked(&svc.ticker); /* it ends the watcher */
+	worker_stop_locked(&svc.watcher);
+	worker_stop_locked(&svc.reaper);
+	svc.quit = false;
+	pthread_cond_broadcast(&svc.changed);
 	pthread_mutex_unlock(&svc.lock);
+	return 0;
 }
 
-/* ---- fork ------------------------------------------------------------- */
+PIDSHIM_API int pidshim_quiesce(void)
+{
+	int cs = cancel_off(), r = svc_quiesce();
 
-/* The grace of await_waiter_locked is measured on the monotonic clock. */
-static void init_waited(void)
+	cancel_restore(cs);
+	return r;
+}
+
+/* ---- fork ----------------------------------------------------------------------- */
+
+static void init_changed(void)
 {
 	pthread_condattr_t a;
 
 	pthread_condattr_init(&a);
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&svc.waited, &a);
+	pthread_cond_init(&svc.changed, &a);
 	pthread_condattr_destroy(&a);
 }
 
@@ -504,7 +979,12 @@ static void atfork_parent(void)
 	probe_atfork_parent();
 }
 
-/* The child has no service thread and none of the parent's children. */
+/*
+ * The child has no thread of ours and none of the parent's children.  Its
+ * copies of the handles stay with their owners (inert there, see
+ * handle.c); orphans are the library's, so their copies are freed here.
+ * The epoll is the parent's: only our copy of its fd is closed.
+ */
 static void atfork_child(void)
 {
 	for (size_t i = 0; i < svc.nbuckets; i++) {
@@ -522,18 +1002,24 @@ static void atfork_child(void)
 	}
 	svc.count = 0;
 	svc.live = 0;
-	svc.running = false;
-	atomic_store(&svc_tid, 0);
-	/* The parent's threads may have been waiting on these: start afresh. */
-	pthread_cond_init(&svc.started, NULL);
-	pthread_cond_init(&svc.changed, NULL);
-	init_waited();
+	svc.orphans = 0;
+	svc.held = 0;
+	if (svc.epfd >= 0)
+		close(svc.epfd);
+	svc.epfd = -1;
+	memset(&svc.watcher, 0, sizeof(svc.watcher));
+	memset(&svc.ticker, 0, sizeof(svc.ticker));
+	memset(&svc.reaper, 0, sizeof(svc.reaper));
+	svc.quit = false;
+	svc.in_waitid = false;
+	/* The parent's threads may have been waiting on it: start afresh. */
+	init_changed();
 	pthread_mutex_unlock(&svc.lock);
 	probe_atfork_child();
 }
 
 __attribute__((constructor)) static void svc_init(void)
 {
-	init_waited();
+	init_changed();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }

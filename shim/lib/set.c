@@ -15,6 +15,10 @@
  * (freed slots are reused), so removing one costs one EPOLL_CTL_DEL and
  * nothing else.  Members that are ready together are reported in
  * turn: the one reported least recently goes first.
+ *
+ * A set inherited through fork() is inert in the child (the epoll is the
+ * parent's open file description): set_wait gives -ECHILD, add and remove
+ * -ECHILD, and free only closes the child's copy of the fd.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +30,7 @@
 
 struct pidshim_set {
 	int epfd;
+	pid_t creator;
 	pthread_mutex_t lock;
 	struct pidshim **members; /* by slot; NULL for a free slot */
 	uint32_t *free_slots;     /* stack of free slots below high */
@@ -42,7 +47,7 @@ static uint64_t ev_data(const struct pidshim *h)
 	return (uint64_t)h->set_gen << 32 | h->set_idx;
 }
 
-PIDSHIM_API int pidshim_set_new(struct pidshim_set **ret)
+static int set_new(struct pidshim_set **ret)
 {
 	struct pidshim_set *s;
 	int fd;
@@ -62,6 +67,7 @@ PIDSHIM_API int pidshim_set_new(struct pidshim_set **ret)
 		return fd;
 	}
 	s->epfd = fd;
+	s->creator = self_pid();
 	pthread_mutex_init(&s->lock, NULL);
 	*ret = s;
 	return 0;
@@ -81,12 +87,14 @@ static void disarm_locked(struct pidshim_set *s, struct pidshim *h)
 	s->armed--;
 }
 
-PIDSHIM_API int pidshim_set_add(struct pidshim_set *s, struct pidshim *h)
+static int set_add(struct pidshim_set *s, struct pidshim *h)
 {
 	int r = 0;
 
 	if (!s || !h)
 		return -EINVAL;
+	if (fork_inert(s->creator) || fork_inert(h->creator))
+		return -ECHILD;
 	pthread_mutex_lock(&s->lock);
 	if (h->set) {
 		r = h->set == s ? -EEXIST : -EBUSY;
@@ -139,10 +147,12 @@ out:
 	return r;
 }
 
-PIDSHIM_API int pidshim_set_remove(struct pidshim_set *s, struct pidshim *h)
+static int set_remove(struct pidshim_set *s, struct pidshim *h)
 {
 	if (!s || !h)
 		return -EINVAL;
+	if (fork_inert(s->creator))
+		return h->set == s ? -ECHILD : -ENOENT;
 	pthread_mutex_lock(&s->lock);
 	if (h->set != s) {
 		pthread_mutex_unlock(&s->lock);
@@ -155,6 +165,23 @@ PIDSHIM_API int pidshim_set_remove(struct pidshim_set *s, struct pidshim *h)
 	h->set = NULL;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
+}
+
+/* In a fork()ed child: take h out of its (inherited) set's memory, never
+ * out of the parent's epoll. */
+HIDDEN void set_forget_inert(struct pidshim *h)
+{
+	struct pidshim_set *s = h->set;
+
+	if (!s)
+		return;
+	s->members[h->set_idx] = NULL;
+	s->free_slots[s->nfree++] = h->set_idx;
+	s->n--;
+	if (h->set_armed)
+		s->armed--;
+	h->set = NULL;
+	h->set_armed = false;
 }
 
 HIDDEN void set_disarm(struct pidshim *h)
@@ -196,14 +223,12 @@ static struct pidshim *pick_locked(struct pidshim_set *s, const struct epoll_eve
 	return best;
 }
 
-PIDSHIM_API int pidshim_set_wait(struct pidshim_set *s, int timeout_ms,
-				 struct pidshim **ready)
+static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **ready,
+		    int cancel_state)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
-	if (!s || !ready)
-		return -EINVAL;
 	for (;;) {
 		struct pidshim *h;
 		int n;
@@ -213,10 +238,15 @@ PIDSHIM_API int pidshim_set_wait(struct pidshim_set *s, int timeout_ms,
 		pthread_mutex_unlock(&s->lock);
 		if (n == 0)
 			return -ECHILD;
-		n = epoll_wait(s->epfd, ev, MAX_EVENTS,
-			       deadline_remaining(deadline, timeout_ms));
-		if (n < 0 && errno != EINTR)
-			return -errno;
+		if (cancel_state == PTHREAD_CANCEL_ENABLE)
+			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+		n = epoll_wait(s->epfd, ev, MAX_EVENTS, deadline_remaining(deadline, timeout_ms));
+		if (n < 0)
+			n = errno == EINTR ? 0 : -1;
+		if (cancel_state == PTHREAD_CANCEL_ENABLE)
+			pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		if (n < 0)
+			return -EINVAL; /* EBADF/EFAULT: not a set of ours */
 		if (n > 0) {
 			pthread_mutex_lock(&s->lock);
 			h = pick_locked(s, ev, n);
@@ -231,12 +261,31 @@ PIDSHIM_API int pidshim_set_wait(struct pidshim_set *s, int timeout_ms,
 	}
 }
 
+PIDSHIM_API int pidshim_set_wait(struct pidshim_set *s, int timeout_ms,
+				 struct pidshim **ready)
+{
+	int cs, r;
+
+	if (!s || !ready)
+		return -EINVAL;
+	if (fork_inert(s->creator))
+		return -ECHILD;
+	cs = cancel_off();
+	r = set_wait(s, timeout_ms, ready, cs);
+	cancel_restore(cs);
+	return r;
+}
+
 PIDSHIM_API void pidshim_set_free(struct pidshim_set *s)
 {
-	int saved_errno = errno;
+	int saved_errno = errno, cs;
 
 	if (!s)
 		return;
+	cs = cancel_off();
+	/* Members made in this process leave it; in a fork()ed child the
+	 * parent's members are the parent's (their memory is the child's
+	 * copy, and only the child's fd copy is closed). */
 	for (uint32_t i = 0; i < s->high; i++) {
 		if (!s->members[i])
 			continue;
@@ -248,5 +297,30 @@ PIDSHIM_API void pidshim_set_free(struct pidshim_set *s)
 	free(s->members);
 	free(s->free_slots);
 	free(s);
+	cancel_restore(cs);
 	errno = saved_errno;
+}
+
+PIDSHIM_API int pidshim_set_new(struct pidshim_set **ret)
+{
+	int cs = cancel_off(), r = set_new(ret);
+
+	cancel_restore(cs);
+	return r;
+}
+
+PIDSHIM_API int pidshim_set_add(struct pidshim_set *s, struct pidshim *h)
+{
+	int cs = cancel_off(), r = set_add(s, h);
+
+	cancel_restore(cs);
+	return r;
+}
+
+PIDSHIM_API int pidshim_set_remove(struct pidshim_set *s, struct pidshim *h)
+{
+	int cs = cancel_off(), r = set_remove(s, h);
+
+	cancel_restore(cs);
+	return r;
 }

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * clone-spawn.c - the library's own posix_spawn, for the one thing libc's
+ * cannot give: the process's name at the moment it is made.
+ *
+ * posix_spawn returns a PID; by the time the caller turns it into a pidfd
+ * (pidfd_open) or a /proc/PID fd, other code may have reaped the child and
+ * the PID may name a stranger.  Here the child is made with
+ * clone(CLONE_VM | CLONE_VFORK), like glibc's and musl's posix_spawn, plus:
+ * - CLONE_PIDFD (Linux 5.2): the kernel hands the pidfd over with the PID;
+ * - or, where the fallback backend wants a /proc fd, the child opens
+ *   /proc/self before exec and sends it to the parent over a socketpair
+ *   (SCM_RIGHTS).  Not CLONE_FILES: valgrind runs only the clone shapes
+ *   libc's own fork, vfork and posix_spawn use, and exits on any other.
+ *
+ * It honours what posix_spawn promises and can be read back portably: the
+ * attributes, through the posix_spawnattr_get* functions (flags POSIX_SPAWN_
+ * SETPGROUP, SETSIGMASK, SETSIGDEF, SETSCHEDPARAM, SETSCHEDULER, RESETIDS,
+ * SETSID, USEVFORK).  File actions are opaque (no libc lets them be read),
+ * so a spawn with file actions, or with any other attribute flag, takes
+ * libc's posix_spawn (or glibc's pidfd_spawn) instead: see spawn.c.
+ *
+ * The child shares the parent's memory and runs on its own stack until
+ * execve, with every signal blocked by the parent (a handler of the
+ * parent's must never run in it) and only async-signal-safe calls.  An
+ * exec error is left in shared memory; CLONE_VFORK keeps the parent asleep
+ * until the child has exec'd or exited.
+ */
+#include <fcntl.h>
+#include <sched.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "internal.h"
+
+#ifndef POSIX_SPAWN_SETSID
+#define POSIX_SPAWN_SETSID 0x80 /* glibc 2.26, musl 1.1.? */
+#endif
+#ifndef POSIX_SPAWN_USEVFORK
+#define POSIX_SPAWN_USEVFORK 0x40
+#endif
+
+#define HONOURED_FLAGS                                                                    \
+	(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |           \
+	 POSIX_SPAWN_SETSCHEDPARAM | POSIX_SPAWN_SETSCHEDULER | POSIX_SPAWN_RESETIDS |      \
+	 POSIX_SPAWN_SETSID | POSIX_SPAWN_USEVFORK)
+
+/* The kernel's signal mask size: libc's sigset_t is larger. */
+#define KSIGSET_BYTES (PIDSHIM_SIGMAX / 8)
+
+/* 64 KiB covers execvpe's PATH walk (a path buffer and, for a script
+ * without #!, a new argv) on top of the calls below. */
+#define STACK_BYTES (64 * 1024)
+
+extern char **environ;
+
+struct child_ctx {
+	const struct spawn_req *rq;
+	sigset_t parent_mask; /* the caller's mask, restored in the child */
+	int sock; /* the child's end of the socketpair, or -1 */
+	volatile int err; /* the child's exec (or setup) errno */
+};
+
+/* ThreadSanitizer intercepts the child's libc calls and takes the child,
+ * which shares the parent's memory, for a thread it never saw start. */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+
+HIDDEN bool clone_spawn_can(const struct spawn_req *rq)
+{
+	short flags = 0;
+
+#ifdef UNDER_TSAN
+	return false;
+#endif
+	if (rq->actions)
+		return false;
+	if (rq->attr && posix_spawnattr_getflags(rq->attr, &flags))
+		return false;
+	return (flags & ~HONOURED_FLAGS) == 0;
+}
+
+/* Raw rt_sigprocmask: libc's sigprocmask will not block the signals libc
+ * keeps for itself (glibc's SIGCANCEL, SIGSETXID), and they must not run
+ * their handlers in the child either. */
+static void raw_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	syscall(SYS_rt_sigprocmask, how, set, old, KSIGSET_BYTES);
+}
+
+/* The fd is the name of the process, passed while it is surely alive. */
+static void send_self(int sock)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = { 0 };
+	struct cmsghdr *cm;
+	char byte = 'p';
+	struct iovec iov = { &byte, 1 };
+	int fd = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	memset(&u, 0, sizeof(u));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = sizeof(u.buf);
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	sendmsg(sock, &m, MSG_NOSIGNAL);
+	close(fd);
+}
+
+/* What the child sent, or -1 (it could not, or an emulator ran the clone
+ * as a fork and it has not sent yet). */
+static int recv_procfd(int sock)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = { 0 };
+	struct cmsghdr *cm;
+	char byte;
+	struct iovec iov = { &byte, 1 };
+	int fd = -1;
+
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = sizeof(u.buf);
+	if (recvmsg(sock, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0)
+		return -1;
+	cm = CMSG_FIRSTHDR(&m);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd >= 0 ? fd_move_above_stdio(fd) : -1;
+}
+
+static int child_setup(struct child_ctx *c)
+{
+	const posix_spawnattr_t *a = c->rq->attr;
+	struct sigaction sa;
+	sigset_t def, mask;
+	short flags = 0;
+
+	if (a)
+		posix_spawnattr_getflags(a, &flags);
+	sigemptyset(&def);
+	if (flags & POSIX_SPAWN_SETSIGDEF)
+		posix_spawnattr_getsigdefault(a, &def);
+	/* No handler of the parent's may run here: a caught signal goes
+	 * back to its default (execve would do that anyway), as in glibc. */
+	for (int sig = 1; sig < PIDSHIM_SIGMAX + 1; sig++) {
+		if (sigaction(sig, NULL, &sa) < 0)
+			continue; /* libc's own signals */
+		if (!sigismember(&def, sig) &&
+		    (sa.sa_handler == SIG_IGN || sa.sa_handler == SIG_DFL))
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(sig, &sa, NULL);
+	}
+	if ((flags & POSIX_SPAWN_SETSID) && setsid() < 0)
+		return errno;
+	if (flags & POSIX_SPAWN_SETPGROUP) {
+		pid_t pg = 0;
+
+		posix_spawnattr_getpgroup(a, &pg);
+		if (setpgid(0, pg) < 0)
+			return errno;
+	}
+	if (flags & (POSIX_SPAWN_SETSCHEDPARAM | POSIX_SPAWN_SETSCHEDULER)) {
+		struct sched_param sp;
+		int policy = 0;
+
+		posix_spawnattr_getschedparam(a, &sp);
+		if (flags & POSIX_SPAWN_SETSCHEDULER) {
+			posix_spawnattr_getschedpolicy(a, &policy);
+			if (syscall(SYS_sched_setscheduler, 0, policy, &sp) < 0)
+				return errno;
+		} else if (syscall(SYS_sched_setparam, 0, &sp) < 0) {
+			return errno;
+		}
+	}
+	/* Raw calls: libc's setuid would broadcast to the parent's threads. */
+	if (flags & POSIX_SPAWN_RESETIDS) {
+#ifdef SYS_setgid32
+		if (syscall(SYS_setgid32, getgid()) < 0 || syscall(SYS_setuid32, getuid()) < 0)
+#else
+		if (syscall(SYS_setgid, getgid()) < 0 || syscall(SYS_setuid, getuid()) < 0)
+#endif
+			return errno;
+	}
+	if (c->sock >= 0)
+		send_self(c->sock);
+	mask = c->parent_mask;
+	if (flags & POSIX_SPAWN_SETSIGMASK)
+		posix_spawnattr_getsigmask(a, &mask);
+	raw_sigmask(SIG_SETMASK, &mask, NULL);
+	return 0;
+}
+
+static int child_main(void *arg)
+{
+	struct child_ctx *c = arg;
+	const struct spawn_req *rq = c->rq;
+	char *const *envp = rq->envp ? rq->envp : environ;
+	int err = child_setup(c);
+
+	if (!err) {
+		if (rq->search)
+			execvpe(rq->path, rq->argv, envp);
+		else
+			execve(rq->path, rq->argv, envp);
+		err = errno;
+	}
+	c->err = err ? err : ENOEXEC;
+	_exit(127);
+}
+
+/*
+ * Make the child.  Returns 0 with *pid (and *pidfd / *procfd when asked
+ * for and the kernel gave them, else -1), -ENOSYS when clone refused
+ * CLONE_PIDFD (a kernel before 5.2, or an emulator such as qemu-user:
+ * take another path), or the child's exec error after reaping it.
+ */
+HIDDEN int clone_spawn(const struct spawn_req *rq, bool want_pidfd, bool want_procfd,
+		       pid_t *pid, int *pidfd, int *procfd)
+{
+	struct child_ctx c = { .rq = rq, .sock = -1, .err = 0 };
+	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+	int fd = -1, sv[2] = { -1, -1 }, named = -1, saved;
+	sigset_t all;
+	void *stack;
+	pid_t p;
+
+	if (want_pidfd)
+		flags |= CLONE_PIDFD;
+	if (want_procfd) {
+		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+			return -errno;
+		c.sock = sv[1];
+	}
+	stack = mmap(NULL, STACK_BYTES, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED) {
+		saved = ENOMEM;
+		goto close_socks;
+	}
+	sigfillset(&all);
+	raw_sigmask(SIG_BLOCK, &all, &c.parent_mask);
+	/* The stack grows down on every architecture Linux runs this on
+	 * except parisc (hppa), where it grows up. */
+#if defined(__hppa__)
+	p = clone(child_main, stack, flags, &c, &fd);
+#else
+	p = clone(child_main, (char *)stack + STACK_BYTES, flags, &c, &fd);
+#endif
+	saved = p < 0 ? errno : 0;
+	raw_sigmask(SIG_SETMASK, &c.parent_mask, NULL);
+	munmap(stack, STACK_BYTES);
+	/* EINVAL: this kernel (or emulator: qemu-user) does not take these
+	 * flags; the caller has other ways. */
+	if (p < 0) {
+		saved = saved == EINVAL ? ENOSYS : saved;
+		goto close_socks;
+	}
+	if (sv[0] >= 0) {
+		named = recv_procfd(sv[0]);
+		close(sv[0]);
+		close(sv[1]);
+	}
+	if (c.err) {
+		/* The child exited 127; it is ours to reap, by its pidfd where
+		 * we have one (other code may have reaped it already). */
+		siginfo_t si;
+		int r;
+
+		do {
+			r = fd >= 0 ? sys_waitid(P_PIDFD, fd, &si, WEXITED, NULL) : -EINVAL;
+			if (r == -EINVAL) /* no pidfd, or waitid(P_PIDFD) before 5.4 */
+				r = sys_waitid(P_PID, p, &si, WEXITED, NULL);
+		} while (r == -EINTR);
+		if (fd >= 0)
+			close(fd);
+		if (named >= 0)
+			close(named);
+		return -c.err;
+	}
+	*pid = p;
+	if (pidfd)
+		*pidfd = fd >= 0 ? fd_move_above_stdio(fd) : -1;
+	if (procfd)
+		*procfd = named;
+	else if (named >= 0)
+		close(named);
+	return 0;
+close_socks:
+	if (sv[0] >= 0) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	return -saved;
+}
