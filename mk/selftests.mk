@@ -17,7 +17,7 @@
 # linux-source-6.1 into the cache, never committed).  The test binaries are
 # built only for `check` and the targets above, not by `make`.
 
-SELFT_NAMES := probe open wait signal spawn set coexist robust heavy hostile trace
+SELFT_NAMES := probe open wait signal spawn set coexist robust heavy hostile trace threads
 SELFT_DIR := $(BUILD)/selftests
 SELFT_BINS := $(addprefix $(SELFT_DIR)/,$(SELFT_NAMES))
 SELFT_HELPER := $(SELFT_DIR)/helper

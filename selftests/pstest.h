@@ -710,6 +710,18 @@ static inline rlim_t ps_raise_nofile(rlim_t want)
 	return rl.rlim_cur;
 }
 
+/*
+ * For teardowns: wait (up to 2 s, scaled) until the library has nothing
+ * pending, so the children of handles the test closed are reaped and the
+ * fds that name them closed before the test process exits (valgrind
+ * --track-fds reports every fd still open at exit).
+ */
+static inline void ps_library_settle(void)
+{
+	for (int i = 0; i < 200 * ps_slow() && pidshim_quiesce() == -EBUSY; i++)
+		ps_sleep_ms(10);
+}
+
 /* ---- fixture setup ----------------------------------------------------- */
 
 /*

@@ -31,6 +31,7 @@ FIXTURE_TEARDOWN(robust)
 {
 	ps_close(&self->release);
 	pidshim_close(self->h);
+	ps_library_settle();
 }
 
 /* Waits up to 2 s (scaled) for every child of ours to be gone. */

@@ -41,6 +41,7 @@ FIXTURE_TEARDOWN(set)
 		pidshim_close(self->h[i]);
 	}
 	pidshim_set_free(self->s);
+	ps_library_settle();
 }
 
 /* NMEM blockers (exit codes 10, 11, 12), all in the set. */
