@@ -5,15 +5,37 @@
  * A pidshim handle names one process for its whole life: it cannot be
  * confused with a later process that reuses the PID.  The library picks a
  * backend at run time (pidfd on Linux >= 5.4, pidfd + waitid(P_PID) on 5.3,
- * a SIGCHLD signalfd service thread elsewhere or where seccomp blocks
- * pidfds) and offers one API on top: blocking, non-blocking and timed
- * waits with rusage, signals, spawn, and file descriptors that integrate in
- * any poll/epoll event loop.
+ * and a fallback elsewhere or where seccomp blocks pidfds) and offers one
+ * API on top: blocking, non-blocking and timed waits with rusage, signals,
+ * spawn, and file descriptors that integrate in any poll/epoll event loop.
  *
  * Conventions: every function returning int returns >= 0 on success and a
  * negative errno value on failure.  Output parameters are left untouched on
  * failure.  errno is not part of the interface.  Every file descriptor the
- * library creates is O_CLOEXEC.  The library never prints.
+ * library creates is O_CLOEXEC.  The library never prints, installs no
+ * signal handler and never reaps a process it holds no handle for.
+ *
+ * Living in a program it does not control (pidshim(7), "COEXISTENCE"):
+ * - Identity: a handle never reports, reaps or signals a process other than
+ *   its own, also when other code reaped it (a waitpid(-1) in a SIGCHLD
+ *   handler, SIGCHLD ignored) and its PID was reused: wait gives -ECHILD,
+ *   send_signal -ESRCH.  The one exception: the fallback backend where no
+ *   /proc of the program's own pid namespace is mounted (it must then
+ *   trust the PID).
+ * - Stops are not exits: ptrace stops, traps and continues of a child the
+ *   program traces are never reported, consumed or acted on; the program's
+ *   own waitpid sees every one.  Child-ness is decided by the parent.
+ * - Cancellation: pidshim_wait, pidshim_wait_timeout and pidshim_set_wait
+ *   are cancellation points, like waitpid(2); no other function is, and a
+ *   cancel never leaves a lock held, an fd open or a child unreaped.
+ * - fork(): handles and sets a child process inherited are inert there:
+ *   waits give -ECHILD, close and free release only the child's copies,
+ *   and nothing the parent sees changes.
+ * - Async-signal-safe: pidshim_fd, pidshim_pid, pidshim_exit_status,
+ *   pidshim_backend_name, pidshim_backend once it has answered, and
+ *   pidshim_send_signal on the pidfd backends.  Nothing else is (the
+ *   fallback backend and the sets take locks): from a SIGCHLD handler,
+ *   wake the main loop and wait there.
  *
  * This header is C99 and C++ compatible.  See pidshim(7) for the backends
  * and the kernel table, and the section 3 pages for each function.
@@ -55,11 +77,19 @@ extern "C" {
 #define PIDSHIM_VERSION_PATCH 0
 #define PIDSHIM_VERSION_STRING "0.1.0"
 
-/* The backends, in order of preference.  See pidshim(7). */
+/*
+ * The backends, in order of preference.  See pidshim(7).
+ *
+ * PIDSHIM_BACKEND_SIGNALFD is the fallback for kernels and containers
+ * without pidfds.  It keeps its first name (the API's) but, by default,
+ * uses no signalfd and no signal at all: a library thread hears every child
+ * exit from waitid(P_ALL, WNOWAIT) and names each process by an fd on
+ * /proc/PID, so the program keeps its own SIGCHLD handling untouched.
+ */
 enum pidshim_backend {
 	PIDSHIM_BACKEND_PIDFD = 1,      /* pidfd_open + waitid(P_PIDFD)   Linux >= 5.4 */
 	PIDSHIM_BACKEND_PIDFD_POLL = 2, /* pidfd_open + waitid(P_PID)     Linux 5.3    */
-	PIDSHIM_BACKEND_SIGNALFD = 3,   /* SIGCHLD signalfd               older, or pidfd blocked */
+	PIDSHIM_BACKEND_SIGNALFD = 3,   /* the fallback                   older, or pidfd blocked */
 };
 
 struct pidshim;     /* opaque handle to one process */
@@ -80,8 +110,9 @@ struct pidshim_exit {
  *
  * PIDSHIM_OPEN_OWN: take ownership of a child the program forked itself,
  * as if pidshim_spawn had started it: if the handle is closed while the
- * child runs, the library reaps it when it exits.  Only children can be
- * owned (-ECHILD otherwise).
+ * child runs, the library reaps it when it exits, and other handles on the
+ * same process never take its status.  Only children can be owned
+ * (-ECHILD otherwise), by one handle at a time (-EBUSY otherwise).
  */
 #define PIDSHIM_OPEN_OWN 0x1u
 #define PIDSHIM_OPEN_ALL_FLAGS PIDSHIM_OPEN_OWN
@@ -113,19 +144,25 @@ PIDSHIM_API const char *pidshim_backend_name(int backend);
  * pidshim_open - make a handle for an existing process.
  *
  * The process may be a child (it can then be waited for and reaped), or a
- * zombie child (its wait returns its status).  On the pidfd backends any
- * process may be opened: its fd becomes readable when it exits, wait()
- * blocks until then and returns its status where the kernel reports it
- * (PIDFD_INFO_EXIT, Linux >= 6.15) and -ECHILD otherwise.
+ * zombie child (its wait returns its status).  Whether it is a child is
+ * decided by its parent (a process the program traces is not its child).
+ * On the pidfd backends any process may be opened: its fd becomes readable
+ * when it exits, wait() blocks until then and returns its status where the
+ * kernel reports it (PIDFD_INFO_EXIT, Linux >= 6.15) and -ECHILD otherwise.
  *
  * The handle of a process pidshim did not spawn is never reaped behind the
- * caller's back: closing it leaves the process alone.
+ * caller's back: closing it leaves the process alone.  If another handle
+ * owns the process (pidshim_spawn, PIDSHIM_OPEN_OWN), this one turns
+ * readable at the exit and its wait gives -ECHILD: the owner gets the
+ * status.
  *
  * Returns 0 and sets *ret, or
  *   -EINVAL  pid <= 0, ret NULL, or an unknown flag bit
- *   -ESRCH   no such process
+ *   -ESRCH   no such process, or pid is a thread that leads no thread group
  *   -ECHILD  signalfd backend: the process is not a child of this process;
  *            any backend: PIDSHIM_OPEN_OWN for a process that is not a child
+ *   -EBUSY   PIDSHIM_OPEN_OWN, and another handle owns the process
+ *   -EAGAIN  signalfd backend: the library's thread could not be started
  *   -ENOSYS  the forced backend cannot run on this kernel
  *   -EMFILE, -ENFILE, -ENOMEM  out of fds or memory
  *   -EPERM   the kernel refused (e.g. a seccomp filter installed after
@@ -141,6 +178,14 @@ PIDSHIM_API int pidshim_open(pid_t pid, unsigned int flags, struct pidshim **ret
  * never blocks SIGCHLD in the caller's threads.  Processes spawned here are
  * owned by the library: if their handle is closed while they run, the
  * library reaps them when they exit (no zombie is left behind).
+ *
+ * Once the program has run, spawn succeeds: if other code reaped the child
+ * before the library held it, the handle's wait says it is gone.  The handle
+ * names the process from its creation (a pidfd from glibc's pidfd_spawn or
+ * clone(CLONE_PIDFD); on the fallback, the child's own /proc fd), except
+ * with file actions on a libc without pidfd_spawn (glibc < 2.39, musl):
+ * then it is opened right after posix_spawn returns, and only a PID reused
+ * within those microseconds could name a stranger.
  *
  * Returns 0 and sets *ret, or
  *   -EINVAL  ret, path or argv NULL
@@ -177,12 +222,16 @@ PIDSHIM_API pid_t pidshim_pid(const struct pidshim *h);
 /*
  * pidshim_wait - block until the process exits, reap it, fill *ret.
  *
- * Restarts after signal handlers (never returns -EINTR).
+ * Restarts after signal handlers (never returns -EINTR).  A cancellation
+ * point: a thread cancelled here leaves the process to the handle.  Only
+ * an exit is reported, never a ptrace stop.  When several threads wait on
+ * one handle, exactly one gets the status.
  * Returns 0, or
  *   -ECHILD  already reaped (by an earlier wait, by other code calling
  *            waitpid(-1), or automatically because SIGCHLD is ignored),
- *            or the process is not a child and the kernel cannot report
- *            its exit
+ *            or another handle owns the process (see pidshim_open), or
+ *            the process is not a child and the kernel cannot report its
+ *            exit, or the handle was inherited through fork()
  *   -EINVAL  h or ret NULL
  */
 PIDSHIM_API int pidshim_wait(struct pidshim *h, struct pidshim_exit *ret);
@@ -204,18 +253,23 @@ PIDSHIM_API int pidshim_wait_timeout(struct pidshim *h, int timeout_ms,
 
 /*
  * pidshim_send_signal - send a signal to the process, never to a process
- * that reused its PID.  sig 0 checks that it exists.
+ * that reused its PID.  sig 0 checks that it exists.  Async-signal-safe on
+ * the pidfd backends.
  * Returns 0 (also for a zombie that is not yet reaped, as kill(2)), or
  *   -EINVAL  h NULL or sig not a valid signal number
  *   -ESRCH   the process was reaped
  *   -EPERM   no permission to signal it
+ *   -ECHILD  the handle was inherited through fork(): it is the parent's
  */
 PIDSHIM_API int pidshim_send_signal(struct pidshim *h, int sig);
 
 /*
  * pidshim_close - free the handle and its fd.  NULL is fine.  Never kills
- * and never blocks.  Removes the handle from its set.  A process spawned by
+ * and never blocks, and runs to completion even with a cancellation
+ * request pending.  Removes the handle from its set.  A process spawned by
  * pidshim_spawn that still runs is reaped by the library when it exits.
+ * In a child process that inherited the handle through fork(), it only
+ * frees that process's copies.
  */
 PIDSHIM_API void pidshim_close(struct pidshim *h);
 
@@ -237,12 +291,14 @@ PIDSHIM_API int pidshim_set_new(struct pidshim_set **ret);
 /*
  * pidshim_set_add - add a handle.  A handle is in at most one set.
  * Returns 0, or -EINVAL (NULL argument), -EEXIST (already in this set),
- * -EBUSY (in another set), -ENOMEM, -ENOSPC (epoll limit).
+ * -EBUSY (in another set), -ENOMEM, -ENOSPC (epoll limit), -ECHILD (the
+ * set or the handle was inherited through fork()).
  */
 PIDSHIM_API int pidshim_set_add(struct pidshim_set *s, struct pidshim *h);
 
 /* pidshim_set_remove - remove a handle (it stays open).
- * Returns 0, or -EINVAL (NULL argument), -ENOENT (not a member). */
+ * Returns 0, or -EINVAL (NULL argument), -ENOENT (not a member), -ECHILD
+ * (the set was inherited through fork()). */
 PIDSHIM_API int pidshim_set_remove(struct pidshim_set *s, struct pidshim *h);
 
 /*
@@ -255,16 +311,34 @@ PIDSHIM_API int pidshim_set_fd(const struct pidshim_set *s);
  * pidshim_set_wait - wait up to timeout_ms (negative: forever) for a member
  * whose process has exited and is not yet reaped; set *ready to it.  The
  * member keeps being reported until it is reaped or removed; members that
- * are ready together are reported in turn by successive calls.
+ * are ready together are reported in turn by successive calls.  A
+ * cancellation point.
  * Returns 0, or
  *   -ETIMEDOUT  nothing exited in time
- *   -ECHILD     the set has no member that could still be reported
+ *   -ECHILD     the set has no member that could still be reported, or
+ *               it was inherited through fork()
  *   -EINVAL     s or ready NULL
  */
 PIDSHIM_API int pidshim_set_wait(struct pidshim_set *s, int timeout_ms,
 				 struct pidshim **ready);
 
-/* pidshim_set_free - free the set; member handles stay open.  NULL is fine. */
+/*
+ * pidshim_quiesce - end the library's threads now.
+ *
+ * The library runs threads only while something is pending (pidshim(7)):
+ * on the pidfd backends while the child of a closed handle still runs, on
+ * the signalfd backend while a handle watches a running process; each ends
+ * 100 ms after it has nothing to do.  A program that must be
+ * single-threaded at a given moment (unshare(CLONE_NEWUSER), setns() into
+ * a user namespace) calls this first.  Not a cancellation point.
+ * Returns 0 once no library thread runs, or
+ *   -EBUSY  something is still pending: a handle watches a running
+ *           process, or the child of a closed handle has not exited yet
+ */
+PIDSHIM_API int pidshim_quiesce(void);
+
+/* pidshim_set_free - free the set; member handles stay open.  NULL is fine.
+ * Runs to completion even with a cancellation request pending. */
 PIDSHIM_API void pidshim_set_free(struct pidshim_set *s);
 
 #ifdef __cplusplus
