@@ -10,8 +10,11 @@
  * process spawned through the library itself - must be untouched, and the
  * stale handle must never report the newcomer's status.  The scenarios
  * cover every way a handle becomes stale: wait, try_wait, a foreign
- * waitpid() reaping the child, a handle made with pidshim_open, and a
- * second thread that keeps signalling while the owner reaps.
+ * waitpid() reaping the child, a handle made with pidshim_open, a second
+ * thread that keeps signalling while the owner reaps, SIGCHLD ignored
+ * (the kernel reaps), and a handle closed while its child ran (the
+ * library owns the child, and must not reap the process that takes its
+ * PID once the kernel reaped it).
  */
 #include "common.h"
 
@@ -441,6 +444,106 @@ static void scen_race(void)
 	report("send_signal in a second thread while the owner reaps", &t);
 }
 
+/* Wait until the kernel has reaped pid and freed its number. */
+static bool reaped_by_kernel(pid_t pid)
+{
+	for (int i = 0; i < 400; i++) {
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			return true;
+		usleep(5000);
+	}
+	return false;
+}
+
+/* F: SIGCHLD ignored, so the kernel reaps; the PID goes to a sentinel. */
+static void scen_sig_ign(void)
+{
+	struct tally t = { 0 };
+
+	enter("SIGCHLD ignored, pid reused by a sentinel");
+	if (pidshim_backend() == PIDSHIM_BACKEND_SIGNALFD && !proc_shows_our_pids()) {
+		tap_skip("%s: SIGCHLD ignored: no pidfd and /proc shows another pid namespace",
+			 bname);
+		return;
+	}
+	for (int i = 0; i < iters; i++) {
+		struct pidshim *h;
+		struct pidshim_exit e;
+		struct sentinel s;
+		uint64_t t0;
+		int rc;
+
+		signal(SIGCHLD, SIG_IGN);
+		if ((rc = spawn(&h, "e")))
+			die("spawn: %d", rc);
+		if (!reaped_by_kernel(pidshim_pid(h)))
+			die("child %d not reaped by the kernel", pidshim_pid(h));
+		signal(SIGCHLD, SIG_DFL);
+		if (!sentinel_on(&s, pidshim_pid(h))) {
+			t.not_reused++;
+			pidshim_close(h);
+			continue;
+		}
+		t.reused++;
+		stale_signals(h, &t);
+		t0 = now_ns();
+		memset(&e, 0, sizeof(e));
+		if ((rc = pidshim_wait(h, &e)) != -ECHILD) {
+			t.other++;
+			tap_diag("%s: wait on an auto-reaped child: %d (si_pid %d status %d), want -ECHILD",
+				 bname, rc, e.info.si_pid, e.info.si_status);
+		}
+		if (now_ns() - t0 > 1500000000ull) {
+			t.other++;
+			tap_diag("%s: wait on an auto-reaped child took %.1f s", bname,
+				 (double)(now_ns() - t0) / 1e9);
+		}
+		finish_sentinel(&s, &t);
+		pidshim_close(h);
+	}
+	signal(SIGCHLD, SIG_DFL);
+	report("SIGCHLD ignored (auto-reaped), pid reused by a sentinel", &t);
+}
+
+/* G: the handle closed while the child runs (the library owns it), the
+ * kernel reaps it (SIGCHLD ignored), a sentinel takes the PID: the
+ * library must neither reap nor signal the sentinel. */
+static void scen_orphan(void)
+{
+	struct tally t = { 0 };
+
+	enter("closed handle, auto-reaped child, pid reused by a sentinel");
+	if (pidshim_backend() == PIDSHIM_BACKEND_SIGNALFD && !proc_shows_our_pids()) {
+		tap_skip("%s: closed handle: no pidfd and /proc shows another pid namespace",
+			 bname);
+		return;
+	}
+	for (int i = 0; i < iters; i++) {
+		struct pidshim *h;
+		struct sentinel s;
+		pid_t pid;
+		int rc;
+
+		signal(SIGCHLD, SIG_IGN);
+		if ((rc = spawn(&h, "e")))
+			die("spawn: %d", rc);
+		pid = pidshim_pid(h);
+		pidshim_close(h); /* usually still running: the library's now */
+		if (!reaped_by_kernel(pid))
+			die("child %d not reaped by the kernel", pid);
+		signal(SIGCHLD, SIG_DFL);
+		if (!sentinel_on(&s, pid)) {
+			t.not_reused++;
+			continue;
+		}
+		t.reused++;
+		usleep(20000); /* the library's background work had its turn */
+		finish_sentinel(&s, &t);
+	}
+	signal(SIGCHLD, SIG_DFL);
+	report("handle closed while running, auto-reaped, pid reused by a sentinel", &t);
+}
+
 static int run_tests(void)
 {
 	int backend = pidshim_backend(), fd0, z;
@@ -463,6 +566,8 @@ static int run_tests(void)
 	scen_foreign_reap();
 	scen_opened();
 	scen_race();
+	scen_sig_ign();
+	scen_orphan();
 	alarm(0);
 	/* /proc shows the parent namespace here: ask waitid(WNOWAIT) instead. */
 	for (int i = 0; i < 100; i++) {

@@ -621,8 +621,9 @@ int main(int argc, char **argv)
 		if (sentinel_start(&sent[i]))
 			die("cannot start sentinel");
 	}
-	/* Warm up: let the library make its lazy process-wide state (service
-	 * thread, signalfd) before the fd baseline is taken. */
+	/* Warm up: exercise the library once, then let it settle (the
+	 * children of closed handles reaped, its threads and their fds gone)
+	 * before the fd baseline is taken. */
 	{
 		struct worker *w = &workers[0];
 
@@ -633,6 +634,8 @@ int main(int argc, char **argv)
 		op_set(w);
 		atomic_store(&cycles, 0);
 		atomic_store(&set_rounds, 0);
+		for (int i = 0; i < 500 && pidshim_quiesce() == -EBUSY; i++)
+			usleep(10000);
 	}
 	fds0 = count_fds();
 	t0 = now_ns();
