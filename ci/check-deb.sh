@@ -146,12 +146,17 @@ done
 
 # ---- the symbols file is the version script ------------------------------------
 step "symbols and contents"
-map=$(sed -n '/global:/,/local:/p' shim/lib/pidshim.map | grep -E '^\s+[a-z_0-9]+;' |
-	tr -d ' \t;' | sort)
-node=$(sed -n 's/^\([A-Z0-9_.]*\) *{.*/\1/p' shim/lib/pidshim.map)
-sym=$(sed -n "s/^ \([a-z_0-9]*\)@$node .*/\1/p" debian/libpidshim0.symbols | sort)
-if [ -n "$map" ] && [ "$map" = "$sym" ] && grep -q "^ $node@$node " debian/libpidshim0.symbols; then
-	ok "debian/libpidshim0.symbols lists exactly the $(echo "$map" | wc -l) symbols of $node in pidshim.map"
+# Each global name of each version node, and each node itself, as
+# NAME@NODE: exactly the lines of the symbols file.
+map=$(awk '
+	/^[A-Za-z][A-Za-z0-9_.]* *\{/ { node = $1; sub(/\{.*/, "", node); glob = 1; print node "@" node; next }
+	/^[ \t]*local:/ { glob = 0; next }
+	/^[ \t]*global:/ { glob = 1; next }
+	glob && /^[ \t]*[A-Za-z_][A-Za-z0-9_]*;/ { n = $1; sub(/;.*/, "", n); print n "@" node }
+	' shim/lib/pidshim.map | sort)
+sym=$(sed -n 's/^ \([^ *][^ ]*\) .*/\1/p' debian/libpidshim0.symbols | sort)
+if [ -n "$map" ] && [ "$map" = "$sym" ]; then
+	ok "debian/libpidshim0.symbols lists exactly the $(echo "$map" | wc -l) names and version nodes of pidshim.map"
 else
 	no "debian/libpidshim0.symbols differs from shim/lib/pidshim.map"
 	printf '%s\n' "$map" > "$x/map"
