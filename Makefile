@@ -19,8 +19,11 @@ DESTDIR ?=
 
 CC ?= cc
 AR ?= ar
-# `make CC=clang` must work with -Werror too.
-WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+# `make CC=clang` must work with -Werror too.  WERROR= drops -Werror alone
+# (debian/rules does: a later compiler's new warning must not stop a
+# distribution's build; upstream CI keeps it).
+WERROR ?= -Werror
+WARN := -Wall -Wextra $(WERROR) -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	-Wpointer-arith -Wformat=2 -Wno-unused-parameter
 OPT ?= -O2 -g
 SANITIZE ?=
@@ -30,8 +33,27 @@ endif
 ifeq ($(SANITIZE),thread)
 SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 endif
-CFLAGS_COMMON := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -pthread $(SANFLAGS) $(EXTRA_CFLAGS)
-LDFLAGS_COMMON := -pthread $(SANFLAGS) $(EXTRA_LDFLAGS)
+# A packager's flags (dpkg-buildflags' hardening, rpm's optflags) come in
+# as CFLAGS, CPPFLAGS and LDFLAGS, from the environment or the command
+# line; OPT is only the default optimisation.  What the code needs to build
+# at all is appended after them with `override`, so `make CFLAGS=-O0`
+# cannot drop it.  They are not exported: the recursive builds of mk/*.mk
+# (asan, tsan, fuzz: SANITIZE, EXTRA_CFLAGS, EXTRA_LDFLAGS) would append
+# twice, and cmake or meson in the consumer checks would read our warnings
+# as their CFLAGS.
+CFLAGS ?= $(OPT)
+CPPFLAGS ?=
+LDFLAGS ?=
+override CFLAGS += -std=gnu11 -pthread $(WARN)
+override CPPFLAGS += -D_GNU_SOURCE
+override LDFLAGS += -pthread
+unexport CFLAGS CPPFLAGS LDFLAGS
+CFLAGS_COMMON = $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS_COMMON = $(LDFLAGS) $(SANFLAGS) $(EXTRA_LDFLAGS)
+# Header dependencies: an object rule that adds $(DEPFLAGS) leaves a .d
+# file beside its object, read back at the end (-MP: a deleted header is
+# no error).
+DEPFLAGS = -MMD -MP
 
 VERSION := 0.1.0
 SOVERSION := 0
@@ -59,8 +81,8 @@ UNINSTALL_TARGETS := uninstall-lib
 
 lib: $(LIB_SO_REAL) $(LIB_SO) $(LIB_SO_DEV) $(LIB_A) $(LIB_PC)
 
-$(BUILD)/obj/lib/%.o: shim/lib/%.c shim/lib/*.h $(INCDIR)/pidshim.h | $(BUILD)/obj/lib
-	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+$(BUILD)/obj/lib/%.o: shim/lib/%.c | $(BUILD)/obj/lib
+	$(CC) $(LIB_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/lib:
 	mkdir -p $@
@@ -106,6 +128,7 @@ check-consumer: lib
 CHECK_TARGETS += check-symbols check-consumer
 
 -include mk/*.mk
+-include $(wildcard $(BUILD)/obj/*/*.d)
 
 all: $(ALL_TARGETS)
 

@@ -96,3 +96,44 @@ check-valgrind:
 		$$vg $(SELFT_VALGRIND_OPTS)
 
 CHECK_TARGETS += check-selftests check-asan check-valgrind
+
+# ---- installed tests ---------------------------------------------------------
+# `make install-tests` (not part of `make install`): the selftests for a
+# distribution's QA against the installed library (Debian's pidshim-tests),
+# in GNOME's installed-tests layout: the binaries linked to libpidshim.so.0
+# with no rpath into the build tree, their helper beside them (dynamic, the
+# packager's flags), LIST, run-suite.sh and the runner run-tests
+# (selftests/run-installed-tests.sh), plus one .test file per binary.
+TESTSDIR ?= $(PREFIX)/libexec/installed-tests/pidshim
+TESTSMETADIR ?= $(PREFIX)/share/installed-tests/pidshim
+IT_DIR := $(BUILD)/installed-tests
+IT_BINS := $(addprefix $(IT_DIR)/,$(SELFT_NAMES))
+
+.PHONY: installed-tests install-tests uninstall-tests
+
+installed-tests: $(IT_BINS) $(IT_DIR)/helper $(IT_DIR)/LIST
+
+$(IT_BINS): $(IT_DIR)/%: selftests/%.c $(SELFT_HDRS) $(LIB_SO_DEV) $(SELFT_HARNESS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(SELFT_CFLAGS) -o $@ $< -L$(BUILD) -lpidshim $(LDFLAGS_COMMON)
+
+$(IT_DIR)/helper: selftests/helper.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -o $@ $< $(LDFLAGS_COMMON)
+
+$(IT_DIR)/LIST: mk/selftests.mk
+	@mkdir -p $(@D)
+	printf '%s\n' $(SELFT_NAMES) > $@
+
+install-tests: installed-tests
+	install -d $(DESTDIR)$(TESTSDIR) $(DESTDIR)$(TESTSMETADIR)
+	install -m 0755 $(IT_BINS) $(IT_DIR)/helper selftests/run-suite.sh $(DESTDIR)$(TESTSDIR)/
+	install -m 0755 selftests/run-installed-tests.sh $(DESTDIR)$(TESTSDIR)/run-tests
+	install -m 0644 $(IT_DIR)/LIST $(DESTDIR)$(TESTSDIR)/
+	for n in $(SELFT_NAMES); do \
+		printf '[Test]\nType=session\nExec=%s/%s\nOutput=TAP\n' $(TESTSDIR) $$n \
+			> $(DESTDIR)$(TESTSMETADIR)/$$n.test; \
+	done
+
+uninstall-tests:
+	rm -rf $(DESTDIR)$(TESTSDIR) $(DESTDIR)$(TESTSMETADIR)
