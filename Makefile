@@ -55,7 +55,7 @@ LDFLAGS_COMMON = $(LDFLAGS) $(SANFLAGS) $(EXTRA_LDFLAGS)
 # no error).
 DEPFLAGS = -MMD -MP
 
-VERSION := 0.1.0
+VERSION := 0.2.0
 SOVERSION := 0
 INCDIR := shim/include
 

@@ -86,8 +86,12 @@ for b in "" signalfd; do
 	done
 done
 
-# The version file: 0.1 fits; a newer minor while at 0.x, or 1.0, does not.
-for v in 0.1:yes 0.1.0:yes 0.2:no 1.0:no; do
+# The version file: this major.minor fits; a newer minor while at 0.x, or
+# 1.0, does not.
+ver=$(sed -n 's/^VERSION := //p' Makefile)
+mm=${ver%.*}
+next=${mm%.*}.$(( ${mm#*.} + 1 ))
+for v in "$mm:yes" "$ver:yes" "$next:no" 1.0:no; do
 	want=${v#*:} v=${v%:*}
 	vs=$tmp/v$v
 	mkdir -p "$vs"

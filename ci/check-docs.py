@@ -253,7 +253,14 @@ def c_source(b, kind):
             line = b.first + text.count("\n", 0, m.start(g)) + decls[:skip].count("\n")
             given += [at(line), decls.strip()]
     head = c_head_len(b.lines)
-    out += [at(b.first)] + b.lines[:head] + given
+    # Feature-test macros the block defines must come before any header,
+    # the man page's SYNOPSIS include too, as they would in the reader's
+    # file.
+    feat = [i for i, line in enumerate(b.lines[:head])
+            if re.match(r"\s*#\s*define\s+_\w*_SOURCE\b", line)]
+    out = [at(b.first + i) + "\n" + b.lines[i] for i in feat] + out
+    rest = [line if i not in feat else "" for i, line in enumerate(b.lines[:head])]
+    out += [at(b.first)] + rest + given
     if kind == "fragment":
         out += ["int doc_fragment(void);", "int doc_fragment(void)", "{",
                 at(b.first + head)] + b.lines[head:] + ["return 0;", "}"]

@@ -73,9 +73,9 @@ extern "C" {
 #endif
 
 #define PIDSHIM_VERSION_MAJOR 0
-#define PIDSHIM_VERSION_MINOR 1
+#define PIDSHIM_VERSION_MINOR 2
 #define PIDSHIM_VERSION_PATCH 0
-#define PIDSHIM_VERSION_STRING "0.1.0"
+#define PIDSHIM_VERSION_STRING "0.2.0"
 
 /*
  * The backends, in order of preference.  See pidshim(7).
