@@ -106,6 +106,16 @@ struct pidshim_exit {
 };
 
 /*
+ * How the signalfd backend learns of child exits in this process; see
+ * pidshim_mechanism() and pidshim(7).
+ */
+enum pidshim_mechanism {
+	PIDSHIM_MECHANISM_THREAD = 1,   /* a library thread in waitid(P_ALL, WNOWAIT) */
+	PIDSHIM_MECHANISM_SIGNALFD = 2, /* SIGCHLD, blocked in every thread, read from a
+	                                   signalfd: no thread at all */
+};
+
+/*
  * pidshim_open() flags.  Any other bit gives -EINVAL.
  *
  * PIDSHIM_OPEN_OWN: take ownership of a child the program forked itself,
@@ -139,6 +149,24 @@ PIDSHIM_API int pidshim_backend(void);
  * value; NULL for anything else (including negative error values).
  */
 PIDSHIM_API const char *pidshim_backend_name(int backend);
+
+/*
+ * pidshim_mechanism - how the signalfd backend works in this process.
+ *
+ * PIDSHIM_MECHANISM_SIGNALFD when the program had SIGCHLD blocked in every
+ * thread (and not ignored) at the backend's first use: the library then
+ * reads SIGCHLD from a signalfd and runs no thread at all; the program
+ * must keep SIGCHLD blocked everywhere and leave it to the library.
+ * PIDSHIM_MECHANISM_THREAD otherwise: a library thread waits for zombies
+ * and no signal is involved.  Decided once per process, at the backend's
+ * first use or at this call, whichever comes first.
+ * Returns the mechanism, or
+ *   -ENOSYS  this process runs a pidfd backend (or the forced backend
+ *            cannot run here)
+ *   -EMFILE, -ENFILE, -ENOMEM  from the backend's probe (not cached: a
+ *            later call decides)
+ */
+PIDSHIM_API int pidshim_mechanism(void);
 
 /*
  * pidshim_open - make a handle for an existing process.

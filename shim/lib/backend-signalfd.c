@@ -31,19 +31,9 @@
 
 static int sfd_prepare(struct pidshim *h)
 {
-	int fd, r;
+	int r = svc_prepare();
 
-	r = svc_prepare();
-	if (r < 0)
-		return r;
-	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	fd = fd_move_above_stdio(fd);
-	if (fd < 0)
-		return fd;
-	h->fd = fd;
-	return 0;
+	return r < 0 ? r : svc_new_handle_fd(h);
 }
 
 /*
@@ -96,10 +86,7 @@ static int sfd_attach(struct pidshim *h)
 			return r;
 	}
 	if (gone) {
-		uint64_t one = 1;
-
-		atomic_store(&h->state, H_GONE);
-		(void)!write(h->fd, &one, sizeof(one));
+		svc_mark_gone(h);
 		return 0;
 	}
 	return svc_track(h);
@@ -177,8 +164,9 @@ static int sfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e,
 				     cancel_state);
 		if (r < 0 && r != -EINTR)
 			return r;
-		if (r > 0) /* readable, yet not ended for us: a stop; pace */
-			cancellable_sleep_ms(left < 0 || left > 10 ? 10 : left, cancel_state);
+		/* Readable yet not ended (SIGCHLD mechanism: a SIGCHLD for
+		 * another process): the look above took that signal, so the
+		 * next poll sleeps. */
 	}
 }
 

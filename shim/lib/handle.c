@@ -180,6 +180,8 @@ HIDDEN void handle_free(struct pidshim *h)
 		close(h->pidfd);
 	if (h->procfd >= 0)
 		close(h->procfd);
+	if (h->fd_epoll)
+		sigchld_release(h->shard);
 	free(h);
 }
 

@@ -124,6 +124,8 @@ struct pidshim {
 	bool orphan;   /* closed by the user while running; the service reaps it */
 	bool tracked;  /* in the service's pid table (under svc lock) */
 	bool armed;    /* pidfd orphan: registered in the reaper's epoll */
+	bool fd_epoll; /* fallback, SIGCHLD mechanism: fd is an epoll (sigchld.c) */
+	unsigned int shard; /* ... and the shard of its signalfd */
 	const struct backend_ops *ops;
 	_Atomic int state; /* enum h_state */
 
@@ -203,8 +205,20 @@ HIDDEN bool ident_alive(int procfd);
 HIDDEN int ident_parent(pid_t pid, int pidfd, pid_t *ppid);
 HIDDEN int ident_is_group_leader(pid_t pid);
 
+/* sigchld.c: the fallback's SIGCHLD mechanism. */
+HIDDEN int sigchld_decide(void);
+HIDDEN bool sigchld_promise_kept(unsigned int *threads);
+HIDDEN int sigchld_handle_fd(unsigned int *shard);
+HIDDEN void sigchld_mark_ready(int handle_fd, unsigned int shard);
+HIDDEN void sigchld_unhook(int handle_fd, unsigned int shard);
+HIDDEN void sigchld_release(unsigned int shard);
+HIDDEN void sigchld_forget(void);
+HIDDEN int sigchld_drain(void (*named)(pid_t pid));
+
 /* service.c: the pid table and the library's background thread. */
 HIDDEN int svc_prepare(void);
+HIDDEN int svc_new_handle_fd(struct pidshim *h);
+HIDDEN void svc_pump(void);
 HIDDEN void svc_lock(void);
 HIDDEN void svc_unlock(void);
 HIDDEN int svc_track(struct pidshim *h);
@@ -212,6 +226,7 @@ HIDDEN void svc_untrack_locked(struct pidshim *h);
 HIDDEN int svc_look_locked(struct pidshim *h);
 HIDDEN int svc_claim_locked(struct pidshim *h, struct pidshim_exit *e);
 HIDDEN bool svc_still_named_locked(struct pidshim *h);
+HIDDEN void svc_mark_gone(struct pidshim *h);
 HIDDEN bool svc_wait_begin(struct pidshim *h);
 HIDDEN void svc_wait_end(struct pidshim *h);
 HIDDEN void svc_orphan_locked(struct pidshim *h);

@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 #include "internal.h"
 
@@ -74,6 +75,11 @@ struct service {
 	size_t orphans;
 	size_t held; /* orphans whose zombie a tracer holds (not armed) */
 	int epfd;
+	/* fallback: its mechanism (0 undecided, see sigchld.c) */
+	int mech;
+	unsigned int threads_seen; /* SIGCHLD mechanism: threads last looked at */
+	bool pump_lost; /* a signal named a tracked process that was gone */
+	size_t fb_orphans; /* fallback handles closed while their process ran */
 };
 
 /* The first buckets need no allocation: inserting never fails, so closing
@@ -282,7 +288,11 @@ static void notify(struct pidshim *h)
 {
 	uint64_t one = 1;
 
-	if (h->fd >= 0 && fallback(h))
+	if (h->fd < 0 || !fallback(h))
+		return;
+	if (h->fd_epoll)
+		sigchld_mark_ready(h->fd, h->shard);
+	else
 		(void)!write(h->fd, &one, sizeof(one));
 }
 
@@ -294,6 +304,8 @@ static void drop_orphan_locked(struct pidshim *h)
 		svc.orphans--;
 		if (!h->armed)
 			svc.held--;
+	} else {
+		svc.fb_orphans--;
 	}
 	h->armed = false;
 	table_remove(h);
@@ -371,6 +383,8 @@ static void settle_all_locked(pid_t pid, struct pidshim *recipient, int state,
 
 enum look { LOOK_OBSERVE, LOOK_REAP };
 
+static void pump_locked(void);
+
 /*
  * Look at h's process (fallback backend), under the lock.  Its /proc fd
  * first proves the PID still names it.  If it has exited, it is reaped
@@ -422,6 +436,7 @@ static int look_locked(struct pidshim *h, enum look how)
 
 HIDDEN int svc_look_locked(struct pidshim *h)
 {
+	pump_locked();
 	return look_locked(h, LOOK_REAP);
 }
 
@@ -440,6 +455,15 @@ HIDDEN int svc_claim_locked(struct pidshim *h, struct pidshim_exit *e)
 		return -ECHILD;
 	}
 	return -EAGAIN;
+}
+
+/* A fallback handle whose process was reaped by other code before the
+ * library could name it (never tracked): gone, and its fd readable. */
+HIDDEN void svc_mark_gone(struct pidshim *h)
+{
+	pthread_mutex_lock(&svc.lock);
+	settle(h, H_GONE, NULL);
+	pthread_mutex_unlock(&svc.lock);
 }
 
 /* Does h's PID still name h's process?  If not, h is settled as gone. */
@@ -464,6 +488,146 @@ static void sweep_locked(void)
 				goto again; /* the chain may have changed */
 		}
 	}
+}
+
+/* ---- fallback: the SIGCHLD mechanism ------------------------------------------ */
+
+static bool zombie_lingers_locked(pid_t pid);
+
+/* A SIGCHLD named pid: look at its tracked handle, if it has one. */
+static void signal_named_locked(pid_t pid)
+{
+	for (struct pidshim *x = bucket_head(pid), *next; x; x = next) {
+		next = x->hnext;
+		if (x->pid != pid || !fallback(x) || atomic_load(&x->state) != H_RUNNING)
+			continue;
+		if (look_locked(x, LOOK_OBSERVE) < 0)
+			svc.pump_lost = true; /* reaped elsewhere: others may be too */
+		return;
+	}
+}
+
+/*
+ * SIGCHLD mechanism: take the pending SIGCHLDs and look at what they
+ * name; they coalesce, so then ask waitid(P_ALL, WNOWAIT) for zombies no
+ * signal named (O(1) each), and look at everything only when a zombie we
+ * may not reap hides the rest, or a signal named a process that other
+ * code had already reaped (its signal may have swallowed others').
+ */
+static void pump_locked(void)
+{
+	if (svc.mech != PIDSHIM_MECHANISM_SIGNALFD)
+		return;
+	svc.pump_lost = false;
+	if (sigchld_drain(signal_named_locked) == 0)
+		return;
+	for (;;) {
+		siginfo_t si;
+		int r;
+
+		memset(&si, 0, sizeof(si));
+		r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT, NULL);
+		if (r == -ECHILD) {
+			sweep_locked(); /* no child left at all */
+			return;
+		}
+		if (r < 0 || si.si_pid == 0)
+			break;
+		if (!si_is_exit(&si)) { /* a stop for us as a tracer */
+			sweep_locked();
+			return;
+		}
+		if (zombie_lingers_locked(si.si_pid))
+			return; /* it looked at everything */
+	}
+	if (svc.pump_lost)
+		sweep_locked();
+}
+
+HIDDEN void svc_pump(void)
+{
+	if (svc.mech != PIDSHIM_MECHANISM_SIGNALFD)
+		return;
+	pthread_mutex_lock(&svc.lock);
+	pump_locked();
+	pthread_mutex_unlock(&svc.lock);
+}
+
+static int start_fallback_workers_locked(void);
+
+/*
+ * The program broke the SIGCHLD mechanism's promise (a thread with
+ * SIGCHLD unblocked may take the signals now): the thread takes over for
+ * good.  Handles stop listening to the signalfd (a pending SIGCHLD nobody
+ * reads would keep them readable); the watcher and ticker do the rest.
+ */
+static void switch_to_thread_locked(void)
+{
+	svc.mech = PIDSHIM_MECHANISM_THREAD;
+	for (size_t i = 0; i < svc.nbuckets; i++)
+		for (struct pidshim *x = svc.buckets[i]; x; x = x->hnext)
+			if (x->fd_epoll && x->fd >= 0)
+				sigchld_unhook(x->fd, x->shard);
+	sweep_locked();
+}
+
+/* The fallback's mechanism in this process, deciding it the first time,
+ * and checking the SIGCHLD mechanism's promise each time after. */
+static int mechanism_locked(void)
+{
+	if (!svc.mech)
+		svc.mech = sigchld_decide();
+	else if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD &&
+		 !sigchld_promise_kept(&svc.threads_seen))
+		switch_to_thread_locked();
+	return svc.mech;
+}
+
+/* Does the fallback need its threads now?  The thread mechanism while a
+ * handle watches a running process; the SIGCHLD one only while the
+ * process of a closed handle runs (nothing else would reap it). */
+static bool fallback_needs_threads(void)
+{
+	return svc.mech == PIDSHIM_MECHANISM_THREAD ? svc.live > 0 : svc.fb_orphans > 0;
+}
+
+PIDSHIM_API int pidshim_mechanism(void)
+{
+	const struct backend_ops *ops;
+	int r, cs;
+
+	r = handle_backend_ops(&ops);
+	if (r < 0)
+		return r;
+	if (!ops->keeps_exit)
+		return -ENOSYS;
+	cs = cancel_off();
+	pthread_mutex_lock(&svc.lock);
+	r = mechanism_locked();
+	pthread_mutex_unlock(&svc.lock);
+	cancel_restore(cs);
+	return r;
+}
+
+/* The fd pidshim_fd gives for a fallback handle: an eventfd the watcher
+ * writes, or under the SIGCHLD mechanism an epoll over the signalfd. */
+HIDDEN int svc_new_handle_fd(struct pidshim *h)
+{
+	int r;
+
+	pthread_mutex_lock(&svc.lock);
+	r = mechanism_locked();
+	if (r == PIDSHIM_MECHANISM_SIGNALFD) {
+		r = sigchld_handle_fd(&h->shard);
+		h->fd_epoll = r >= 0;
+	} else if (r > 0) {
+		r = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		r = r < 0 ? -errno : fd_move_above_stdio(r);
+	}
+	pthread_mutex_unlock(&svc.lock);
+	if (r >= 0)
+		h->fd = r;
+	return r < 0 ? r : 0;
 }
 
 /* ---- fallback: the watcher ---------------------------------------------------- */
@@ -523,7 +687,7 @@ static void nap_ms(int ms)
 
 static bool nothing_live(void)
 {
-	return svc.live == 0;
+	return !fallback_needs_threads();
 }
 
 static void watcher_cancelled(void *arg)
@@ -562,7 +726,7 @@ static void watch(void)
 		int r;
 
 		/* The ticker decides when an idle watcher ends. */
-		while (svc.live == 0 && !svc.watcher.stop)
+		while (!fallback_needs_threads() && !svc.watcher.stop)
 			pthread_cond_wait(&svc.changed, &svc.lock);
 		if (svc.watcher.stop)
 			break;
@@ -632,7 +796,7 @@ static void *ticker_main(void *arg)
 		if (idle_ends(&svc.ticker, nothing_live)) {
 			worker_stop_locked(&svc.watcher);
 			/* Tracked again while the watcher was collected? */
-			if (svc.live && !svc.quit && !svc.ticker.stop &&
+			if (fallback_needs_threads() && !svc.quit && !svc.ticker.stop &&
 			    worker_start_locked(&svc.watcher, watcher_main) == 0)
 				continue;
 			break;
@@ -827,9 +991,12 @@ HIDDEN int svc_prepare(void)
 	if (handle_backend_ops(&ops) < 0)
 		return 0;
 	pthread_mutex_lock(&svc.lock);
-	if (ops->keeps_exit)
-		r = start_fallback_workers_locked();
-	else if (svc.orphans && !svc.reaper.running)
+	if (ops->keeps_exit) {
+		r = mechanism_locked();
+		if (r == PIDSHIM_MECHANISM_THREAD)
+			r = start_fallback_workers_locked();
+		r = r < 0 ? r : 0;
+	} else if (svc.orphans && !svc.reaper.running)
 		worker_start_locked(&svc.reaper, reaper_main);
 	pthread_mutex_unlock(&svc.lock);
 	return r;
@@ -842,10 +1009,16 @@ HIDDEN int svc_track(struct pidshim *h)
 	int r;
 
 	pthread_mutex_lock(&svc.lock);
-	r = start_fallback_workers_locked();
-	if (r == 0) {
+	r = mechanism_locked();
+	if (r == PIDSHIM_MECHANISM_THREAD)
+		r = start_fallback_workers_locked();
+	if (r >= 0) {
+		if (h->fd_epoll && svc.mech != PIDSHIM_MECHANISM_SIGNALFD)
+			sigchld_unhook(h->fd, h->shard); /* made before a switch */
 		table_insert(h);
+		pump_locked();
 		look_locked(h, LOOK_OBSERVE);
+		r = 0;
 	}
 	pthread_mutex_unlock(&svc.lock);
 	return r;
@@ -917,23 +1090,38 @@ HIDDEN void svc_wait_end(struct pidshim *h)
 {
 	pthread_mutex_lock(&svc.lock);
 	h->waiters--;
+	pump_locked();
 	if (pending(h))
 		look_locked(h, LOOK_REAP);
 	pthread_mutex_unlock(&svc.lock);
 }
 
 /* h (fallback, in the table) was closed while its process runs: the
- * library now owns it, reaps it and frees it. */
+ * library now owns it, reaps it and frees it.  Under the SIGCHLD
+ * mechanism this starts the threads (nothing else would reap it without a
+ * call); if they cannot start, the next call of any thread reaps it. */
 HIDDEN void svc_orphan_locked(struct pidshim *h)
 {
 	h->orphan = true;
+	svc.fb_orphans++;
+	if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD)
+		start_fallback_workers_locked();
 }
 
 /* End every thread now, or -EBUSY while one is needed. */
 static int svc_quiesce(void)
 {
+	bool busy;
+
 	pthread_mutex_lock(&svc.lock);
-	if (svc.live || svc.orphans) {
+	if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD) {
+		/* Look for the orphans now (a sweep also finds those the
+		 * kernel reaped with SIGCHLD ignored). */
+		pump_locked();
+		sweep_locked();
+	}
+	busy = fallback_needs_threads() || svc.orphans;
+	if (busy) {
 		pthread_mutex_unlock(&svc.lock);
 		return -EBUSY;
 	}
@@ -1012,6 +1200,11 @@ static void atfork_child(void)
 	memset(&svc.reaper, 0, sizeof(svc.reaper));
 	svc.quit = false;
 	svc.in_waitid = false;
+	/* A new process: its own mechanism, decided again when needed. */
+	sigchld_forget();
+	svc.mech = 0;
+	svc.threads_seen = 0;
+	svc.fb_orphans = 0;
 	/* The parent's threads may have been waiting on it: start afresh. */
 	init_changed();
 	pthread_mutex_unlock(&svc.lock);

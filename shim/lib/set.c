@@ -215,6 +215,10 @@ static struct pidshim *pick_locked(struct pidshim_set *s, const struct epoll_eve
 			disarm_locked(s, h);
 			continue;
 		}
+		/* The fallback's SIGCHLD mechanism wakes every member at any
+		 * SIGCHLD: only one whose process ended is reported. */
+		if (h->ops->keeps_exit && atomic_load(&h->state) == H_RUNNING)
+			continue;
 		if (!best || h->set_seq < best->set_seq)
 			best = h;
 	}
@@ -248,6 +252,7 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 		if (n < 0)
 			return -EINVAL; /* EBADF/EFAULT: not a set of ours */
 		if (n > 0) {
+			svc_pump(); /* SIGCHLD mechanism: see what the signals name */
 			pthread_mutex_lock(&s->lock);
 			h = pick_locked(s, ev, n);
 			pthread_mutex_unlock(&s->lock);
