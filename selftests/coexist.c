@@ -21,7 +21,7 @@ FIXTURE_SETUP(coexist)
 {
 	self->release = -1;
 	self->h = NULL;
-	if (ps_setup_backend(_metadata, variant->backend, variant->expect))
+	if (ps_setup_backend(_metadata, PS_VARIANT))
 		return;
 }
 

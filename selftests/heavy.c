@@ -19,7 +19,7 @@ FIXTURE_SETUP(heavy)
 {
 	self->n = 0;
 	self->h = NULL;
-	if (ps_setup_backend(_metadata, variant->backend, variant->expect))
+	if (ps_setup_backend(_metadata, PS_VARIANT))
 		return;
 }
 

@@ -17,7 +17,7 @@ PS_BACKEND_VARIANTS(open);
 FIXTURE_SETUP(open)
 {
 	self->release = -1;
-	if (ps_setup_backend(_metadata, variant->backend, variant->expect))
+	if (ps_setup_backend(_metadata, PS_VARIANT))
 		return;
 }
 

@@ -496,7 +496,7 @@ PS_BACKEND_VARIANTS(probe);
 
 FIXTURE_SETUP(probe)
 {
-	if (ps_setup_backend(_metadata, variant->backend, variant->expect))
+	if (ps_setup_backend(_metadata, PS_VARIANT))
 		return;
 }
 

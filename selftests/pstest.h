@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -77,12 +79,18 @@
 		const FIXTURE_VARIANT(fx) __attribute__((unused)) * variant)
 #define PS_TEST(fx, name) PS_TEST_T(fx, name, PS_TIMEOUT)
 
-/* The three backends every behaviour test runs on. */
+/*
+ * The backends every behaviour test runs on: the two pidfd backends and
+ * the fallback with each of its mechanisms (its thread, and SIGCHLD read
+ * from a signalfd, which the test selects by blocking SIGCHLD before
+ * anything else, as such programs do).
+ */
 #define PS_BACKEND_VARIANTS(fx)                                            \
 	FIXTURE_VARIANT(fx)                                                \
 	{                                                                  \
 		const char *backend;                                       \
 		int expect;                                                \
+		bool sigchld;                                              \
 	};                                                                 \
 	FIXTURE_VARIANT_ADD(fx, pidfd){                                    \
 		.backend = "pidfd",                                        \
@@ -92,10 +100,18 @@
 		.backend = "pidfd-poll",                                   \
 		.expect = PIDSHIM_BACKEND_PIDFD_POLL,                      \
 	};                                                                 \
-	FIXTURE_VARIANT_ADD(fx, signalfd)                                  \
+	FIXTURE_VARIANT_ADD(fx, signalfd){                                 \
+		.backend = "signalfd",                                     \
+		.expect = PIDSHIM_BACKEND_SIGNALFD,                        \
+	};                                                                 \
+	FIXTURE_VARIANT_ADD(fx, signalfd_sigchld)                          \
 	{                                                                  \
 		.backend = "signalfd", .expect = PIDSHIM_BACKEND_SIGNALFD, \
+		.sigchld = true,                                           \
 	}
+
+/* The variant's arguments for ps_setup_backend. */
+#define PS_VARIANT variant->backend, variant->expect, variant->sigchld
 
 /*
  * The harness main, with every test's hang timeout scaled for slow runs.
@@ -456,6 +472,24 @@ static inline bool ps_wait_zombie(pid_t pid, int ms)
 	return false;
 }
 
+/* Waits up to ms for our child pid to have exited (a zombie, or reaped
+ * already); true if it has. */
+static inline bool ps_exited(pid_t pid, int ms)
+{
+	int64_t end = ps_now_ms() + ms;
+	siginfo_t si;
+	int r;
+
+	do {
+		memset(&si, 0, sizeof(si));
+		r = waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT);
+		if ((r == 0 && si.si_pid == pid) || (r < 0 && errno == ECHILD))
+			return true;
+		ps_sleep_ms(2);
+	} while (ps_now_ms() < end);
+	return false;
+}
+
 /* The state letter of /proc/PID/stat ('R', 'S', 'Z', ...), 0 if gone. */
 static inline char ps_proc_state(pid_t pid)
 {
@@ -722,6 +756,120 @@ static inline void ps_library_settle(void)
 		ps_sleep_ms(10);
 }
 
+/* Threads of this process now (/proc/self/task). */
+static inline int ps_thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* ---- a private pid namespace --------------------------------------------- */
+
+#define PS_NS_SKIP 77
+
+/*
+ * Runs fn as init of a new pid namespace with its own /proc mounted (so
+ * that /proc/PID names the namespace's processes, as the library needs),
+ * and returns its exit code, PS_NS_SKIP with *why filled when namespaces
+ * cannot be made here, or -1 when it did not finish in time.
+ */
+static inline int ps_in_pidns(int (*fn)(void), char *why, size_t whylen)
+{
+	int p[2], st, n;
+	pid_t outer;
+	int64_t end;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	outer = fork();
+	if (outer < 0)
+		return -1;
+	if (outer == 0) {
+		char msg[128];
+		pid_t init;
+
+		close(p[0]);
+		if (unshare(CLONE_NEWPID | CLONE_NEWNS) ||
+		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL)) {
+			n = snprintf(msg, sizeof(msg), "unshare(CLONE_NEWPID|CLONE_NEWNS): %s",
+				     strerror(errno));
+			if (write(p[1], msg, (size_t)n) < 0)
+				_exit(1);
+			_exit(PS_NS_SKIP);
+		}
+		init = fork();
+		if (init == 0) {
+			if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+				  NULL)) {
+				n = snprintf(msg, sizeof(msg), "mount of a new /proc: %s",
+					     strerror(errno));
+				if (write(p[1], msg, (size_t)n) < 0)
+					_exit(1);
+				_exit(PS_NS_SKIP);
+			}
+			close(p[1]);
+			n = fn();
+			ps_library_settle();
+			ps_close_fds_except(-1, -1); /* valgrind: nothing open at exit */
+			_exit(n);
+		}
+		close(p[1]);
+		if (init < 0 || waitpid(init, &st, 0) != init)
+			_exit(1);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	}
+	close(p[1]);
+	end = ps_now_ms() + 30000 * ps_slow();
+	while (waitpid(outer, &st, WNOHANG) == 0) {
+		if (ps_now_ms() > end) {
+			kill(outer, SIGKILL);
+			waitpid(outer, &st, 0);
+			close(p[0]);
+			return -1;
+		}
+		ps_sleep_ms(5);
+	}
+	n = (int)read(p[0], why, whylen - 1);
+	why[n > 0 ? n : 0] = '\0';
+	close(p[0]);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+#define PS_RUN_IN_PIDNS(fn)                                                        \
+	do {                                                                    \
+		char why[160];                                                  \
+		int rc = ps_in_pidns(fn, why, sizeof(why));                     \
+		if (rc == PS_NS_SKIP)                                           \
+			SKIP(return, "no private pid namespace here (%s)", why); \
+		EXPECT_EQ(0, rc)                                                \
+		{                                                               \
+			TH_LOG("%d failed checks in the pid namespace", rc);    \
+		}                                                               \
+	} while (0)
+
+/* The next process created in this pid namespace gets pid. */
+static inline int ps_set_next_pid(pid_t pid)
+{
+	char buf[32];
+	int fd, n, r;
+
+	fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%d", (int)pid - 1);
+	r = write(fd, buf, (size_t)n) == n ? 0 : -errno;
+	close(fd);
+	return r;
+}
+
 /* ---- fixture setup ----------------------------------------------------- */
 
 /*
@@ -731,7 +879,7 @@ static inline void ps_library_settle(void)
  * when the test was skipped (the caller must return).
  */
 static inline bool ps_setup_backend(struct __test_metadata *_metadata,
-				    const char *backend, int expect)
+				    const char *backend, int expect, bool sigchld)
 {
 	static char mark;
 	struct pidshim *const sentinel = (struct pidshim *)&mark;
@@ -741,6 +889,14 @@ static inline bool ps_setup_backend(struct __test_metadata *_metadata,
 	int b;
 
 	ASSERT_EQ(0, setenv("PIDSHIM_BACKEND", backend, 1));
+	if (sigchld) { /* the program's promise: SIGCHLD blocked everywhere */
+		sigset_t chld;
+
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &chld, NULL));
+		ASSERT_EQ(1, ps_thread_count());
+	}
 	b = pidshim_backend();
 	k = ps_probe_kernel();
 	if (b == -ENOSYS) {
@@ -763,6 +919,12 @@ static inline bool ps_setup_backend(struct __test_metadata *_metadata,
 	{
 		TH_LOG("library runs %s, but the raw probe says: %s", backend,
 		       ps_missing_feature(&k, expect));
+	}
+	if (b == PIDSHIM_BACKEND_SIGNALFD) {
+		ASSERT_EQ(sigchld ? PIDSHIM_MECHANISM_SIGNALFD : PIDSHIM_MECHANISM_THREAD,
+			  pidshim_mechanism());
+	} else {
+		ASSERT_EQ(-ENOSYS, pidshim_mechanism());
 	}
 	return false;
 }

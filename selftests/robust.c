@@ -23,7 +23,7 @@ FIXTURE_SETUP(robust)
 	self->release = -1;
 	self->h = NULL;
 	ps_fds_list(&self->base);
-	if (ps_setup_backend(_metadata, variant->backend, variant->expect))
+	if (ps_setup_backend(_metadata, PS_VARIANT))
 		return;
 }
 
@@ -287,12 +287,17 @@ PS_TEST(robust, close_never_kills_never_blocks_and_leaves_no_zombie)
 	}
 }
 
-/* An open handle holds 1 fd on the pidfd backends and at most 2 on signalfd. */
+/*
+ * An open handle holds 1 fd on the pidfd backends and at most 2 on
+ * signalfd; the SIGCHLD mechanism adds 2 shared by every 40 handles (its
+ * signalfd and ready eventfd, see sigchld.c): here one such shard.
+ */
 PS_TEST(robust, handle_holds_at_most_contract_fds)
 {
 	struct pidshim *hs[20];
 	struct pidshim_exit ex;
 	int in[2], i, before, per = variant->expect == PIDSHIM_BACKEND_SIGNALFD ? 2 : 1;
+	int shared = variant->sigchld ? 2 : 0;
 
 	PS_PIPE(in);
 	ASSERT_EQ(0, ps_spawn_helper(&self->h, -1, -1, "exit", "0", NULL));
@@ -302,7 +307,7 @@ PS_TEST(robust, handle_holds_at_most_contract_fds)
 	before = ps_fd_count();
 	for (i = 0; i < 20; i++)
 		ASSERT_EQ(0, ps_spawn_helper(&hs[i], in[0], -1, "wait", "0", NULL));
-	EXPECT_GE(20 * per, ps_fd_count() - before);
+	EXPECT_GE(20 * per + shared, ps_fd_count() - before);
 	close(in[0]);
 	close(in[1]);
 	for (i = 0; i < 20; i++) {

@@ -29,7 +29,7 @@ FIXTURE_SETUP(set)
 		self->h[i] = NULL;
 		self->release[i] = -1;
 	}
-	if (ps_setup_backend(_metadata, variant->backend, variant->expect))
+	if (ps_setup_backend(_metadata, PS_VARIANT))
 		return;
 	ASSERT_EQ(0, pidshim_set_new(&self->s));
 }
@@ -125,9 +125,12 @@ PS_TEST(set, two_simultaneous_exits_reported_by_successive_calls)
 	ASSERT_EQ(0, pidshim_set_add(self->s, self->h[2]));
 	close(in[0]);
 	close(in[1]); /* both exit now */
-	/* Both have exited (the handle fds say so) before set_wait looks. */
+	/* Both have exited (the handle fds say so, and the kernel: under the
+	 * SIGCHLD mechanism the first exit wakes both fds) before set_wait. */
 	ASSERT_TRUE(ps_readable(pidshim_fd(self->h[0]), 5000 * ps_slow()));
 	ASSERT_TRUE(ps_readable(pidshim_fd(self->h[1]), 5000 * ps_slow()));
+	ASSERT_TRUE(ps_exited(pidshim_pid(self->h[0]), 5000 * ps_slow()));
+	ASSERT_TRUE(ps_exited(pidshim_pid(self->h[1]), 5000 * ps_slow()));
 	ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &a));
 	ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &b));
 	EXPECT_NE(a, b)
