@@ -183,7 +183,21 @@ elif [ "$mode" = qemu ]; then
 		finish
 	fi
 	helper=$build/selftests/helper
-	suite_env="$suite_env PIDSHIM_TEST_QUICK=1 PIDSHIM_TEST_SLOW=3"
+	# Not heavy: qemu-user (7.2) can deadlock the child of a fork taken
+	# while other guest threads run (qemu turns glibc's CLONE_VFORK spawn
+	# into a fork): the child hangs on a lock inside qemu before it execs,
+	# and its parent waits for it forever.  heavy's eight spawning threads
+	# hit that in 3 of 18 runs on s390x and 5 of 8 on aarch64 here (the
+	# other binaries spawn from one thread at a time); on a real kernel
+	# heavy passes.
+	qdir=$b/qemu-selftests
+	rm -rf "$qdir" && mkdir -p "$qdir"
+	while read -r n; do
+		[ "$n" = heavy ] || ln -s "../selftests/$n" "$qdir/$n"
+	done < "$b/selftests/LIST"
+	grep -vx heavy "$b/selftests/LIST" > "$qdir/LIST"
+	skipped "selftests: heavy not run under qemu-user, whose fork of a multi-threaded guest can hang the child in a qemu-internal lock before exec (its eight spawning threads hit it in up to half the runs)"
+	suite_env="PIDSHIM_SELFTEST_DIR=$qdir PIDSHIM_TEST_QUICK=1 PIDSHIM_TEST_SLOW=3"
 fi
 if [ -n "$mode" ]; then
 	echo "abi-$abi: selftests ($mode${prefix:+: $prefix})"
