@@ -97,12 +97,39 @@ $(LIB_SO): $(LIB_SO_REAL)
 $(LIB_SO_DEV): $(LIB_SO)
 	ln -sf $(notdir $<) $@
 
+# The toolchain.  A cross build needs only CC (aarch64-linux-gnu-gcc,
+# "gcc -m32", musl-gcc): ar and objcopy default to the ones that compiler
+# runs itself, and the relocatable link of the static archive goes through
+# the compiler driver, which picks the target's ld and emulation.  AR,
+# OBJCOPY and LD given on the command line or in the environment are used
+# as they are.
+CC_TOOL = $(shell $(CC) -print-prog-name=$(1) 2>/dev/null || echo $(1))
+ifeq ($(origin AR),default)
+AR = $(call CC_TOOL,ar)
+endif
+OBJCOPY ?= $(call CC_TOOL,objcopy)
+# sizeof(void *) on the target, for warnings that only 32-bit ABIs raise.
+CC_POINTER_SIZE = $(shell $(CC) -dM -E -x c /dev/null 2>/dev/null | sed -n 's/^\#define __SIZEOF_POINTER__ //p')
+
 # One relocatable object whose hidden names are made local: a program
-# linking the archive sees pidshim_* and nothing else of ours.
+# linking the archive sees pidshim_* and nothing else of ours.  Except the
+# i386 PIC helpers __x86.get_pc_thunk.*: every object carries its own copy
+# in a COMDAT group and the final link keeps only one, the program's, so ours
+# must stay global (and hidden) for our calls to reach the copy kept.
+LIB_A_COMDAT_SYMS := $(addprefix __x86.get_pc_thunk.,ax bx cx dx si di bp)
+# The compiler flags reach the driver for the target ones (-m32, --target);
+# without -pthread (clang: unused with -nostdlib) and the sanitizers (clang
+# would pull their runtime into the object).
+ifeq ($(origin LD),default)
+LIB_LD_R = $(CC) $(filter-out -pthread -fsanitize=%,$(LIB_CFLAGS)) -nostdlib -r
+else
+LIB_LD_R = $(LD) -r
+endif
 $(LIB_A): $(LIB_OBJS)
 	rm -f $@ $(BUILD)/obj/pidshim-all.o
-	$(LD) -r -o $(BUILD)/obj/pidshim-all.o $^
-	objcopy --localize-hidden $(BUILD)/obj/pidshim-all.o
+	$(LIB_LD_R) -o $(BUILD)/obj/pidshim-all.o $^
+	$(OBJCOPY) --localize-hidden $(BUILD)/obj/pidshim-all.o
+	$(OBJCOPY) $(addprefix --globalize-symbol=,$(LIB_A_COMDAT_SYMS)) $(BUILD)/obj/pidshim-all.o
 	$(AR) rcs $@ $(BUILD)/obj/pidshim-all.o
 
 PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \

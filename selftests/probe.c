@@ -312,6 +312,8 @@ TEST(emfile_while_probing_is_reported_not_cached)
 #define PS_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #elif defined(__i386__)
 #define PS_AUDIT_ARCH AUDIT_ARCH_I386
+#elif defined(__s390x__)
+#define PS_AUDIT_ARCH AUDIT_ARCH_S390X
 #endif
 
 #ifdef PS_AUDIT_ARCH

@@ -258,13 +258,17 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t action, const struct fact_rule
 /*
  * Add the architectures whose binaries the native one can exec (i386 and
  * x32 on x86-64, arm on arm64) so a 32-bit program sees the same old
- * kernel instead of being killed by the "bad architecture" action.
+ * kernel instead of being killed by the "bad architecture" action.  A
+ * 32-bit build may run on a 64-bit kernel, whose programs its command can
+ * exec too (an i386 pidshim starting /bin/sh on amd64).
  */
 static void add_compat_arches(scmp_filter_ctx ctx)
 {
 	static const uint32_t compat[] = {
 #if defined(__x86_64__)
 		SCMP_ARCH_X86, SCMP_ARCH_X32,
+#elif defined(__i386__)
+		SCMP_ARCH_X86_64, SCMP_ARCH_X32,
 #elif defined(__aarch64__)
 		SCMP_ARCH_ARM,
 #elif defined(__powerpc64__) && !defined(__LITTLE_ENDIAN__)
