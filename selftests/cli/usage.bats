@@ -72,7 +72,7 @@ load helper
 	# Very long lines and squeezed spaces, so phrases are not broken.
 	run -0 bash -c 'groff -man -t -Tutf8 -P-cbou -rLL=1000n "$1" | tr -s " "' sh "$page"
 	for word in "pidshim probe" "pidshim run" "pidshim wait" "pidshim emulate" \
-		124 125 126 127 137 "--kill-after" "--timeout" "--signal" "--any" \
+		124 125 126 127 137 "--kill-after" "--timeout" "--signal" "--any" "--foreground" left_running \
 		"--json" "--tap" PIDFD_INFO_EXIT max_rss_kb user_sec core_dumped timed_out \
 		PIDSHIM_BACKEND; do
 		assert_output --partial "$word"

@@ -17,7 +17,7 @@
 #include "pidshim.h"
 #include "personality.h"
 
-int pidshim_cmd_emulate(int argc, char **argv);
+int cli_cmd_emulate(int argc, char **argv);
 
 #define EXIT_USAGE 2
 #define EXIT_CANCELED 125
@@ -66,7 +66,7 @@ static const struct personality *lookup_or_complain(const char *name)
 	return p;
 }
 
-int pidshim_cmd_emulate(int argc, char **argv)
+int cli_cmd_emulate(int argc, char **argv)
 {
 	const struct personality *p;
 	int i = 1;

@@ -45,13 +45,13 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[1];
 	if (!strcmp(cmd, "probe"))
-		return pidshim_cmd_probe(argc - 1, argv + 1);
+		return cli_cmd_probe(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
-		return pidshim_cmd_run(argc - 1, argv + 1);
+		return cli_cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "wait"))
-		return pidshim_cmd_wait(argc - 1, argv + 1);
+		return cli_cmd_wait(argc - 1, argv + 1);
 	if (!strcmp(cmd, "emulate"))
-		return pidshim_cmd_emulate(argc - 1, argv + 1);
+		return cli_cmd_emulate(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

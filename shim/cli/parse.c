@@ -31,7 +31,7 @@ static void set_why(const char **why, const char *text)
 		*why = text;
 }
 
-int pidshim_parse_duration(const char *s, int64_t *ms, const char **why)
+int cli_parse_duration(const char *s, int64_t *ms, const char **why)
 {
 	const char *p = s, *frac = NULL, *frac_end = NULL;
 	uint64_t ip = 0, unit, total, part = 0;
@@ -177,7 +177,7 @@ static int parse_rt(const char *s, int *sig)
 	return 0;
 }
 
-int pidshim_parse_signal(const char *s, int *sig, const char **why)
+int cli_parse_signal(const char *s, int *sig, const char **why)
 {
 	const char *name;
 	int n = 0;
@@ -226,7 +226,7 @@ int pidshim_parse_signal(const char *s, int *sig, const char **why)
 	return -EINVAL;
 }
 
-const char *pidshim_signal_name(int sig, char *buf, size_t size)
+const char *cli_signal_name(int sig, char *buf, size_t size)
 {
 	for (size_t i = 0; i < N_SIGNAL_NAMES; i++) {
 		if (signal_names[i].sig == sig) {
@@ -245,7 +245,7 @@ const char *pidshim_signal_name(int sig, char *buf, size_t size)
 	return buf;
 }
 
-int pidshim_parse_pid(const char *s, pid_t *pid, const char **why)
+int cli_parse_pid(const char *s, pid_t *pid, const char **why)
 {
 	long n = 0;
 
@@ -263,7 +263,7 @@ int pidshim_parse_pid(const char *s, pid_t *pid, const char **why)
 			return -EINVAL;
 		}
 		n = n * 10 + (*p - '0');
-		if (n > PIDSHIM_PID_MAX_LIMIT) {
+		if (n > CLI_PID_MAX_LIMIT) {
 			/* Keep scanning: "99999999x" is garbage, not "too large". */
 			for (p++; *p; p++) {
 				if (!is_digit(*p)) {

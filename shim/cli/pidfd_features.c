@@ -467,7 +467,7 @@ static void probe_pidfd_info_exit(struct feature_result *r)
 	helper_stop(&h);
 }
 
-const struct feature pidshim_features[] = {
+const struct feature cli_features[] = {
 	{ "pidfd_send_signal", "pidfd_send_signal()", 5, 1, probe_pidfd_send_signal },
 	{ "clone_pidfd", "clone(CLONE_PIDFD)", 5, 2, probe_clone_pidfd },
 	{ "pidfd_open", "pidfd_open()", 5, 3, probe_pidfd_open },
@@ -482,12 +482,12 @@ const struct feature pidshim_features[] = {
 	{ "pidfd_info_exit", "PIDFD_INFO_EXIT", 6, 15, probe_pidfd_info_exit },
 };
 
-const size_t pidshim_n_features = sizeof(pidshim_features) / sizeof(pidshim_features[0]);
+const size_t cli_n_features = sizeof(cli_features) / sizeof(cli_features[0]);
 
 int features_index(const char *name)
 {
-	for (size_t i = 0; i < pidshim_n_features; i++)
-		if (!strcmp(pidshim_features[i].name, name))
+	for (size_t i = 0; i < cli_n_features; i++)
+		if (!strcmp(cli_features[i].name, name))
 			return (int)i;
 	return -1;
 }
@@ -508,7 +508,7 @@ static void probe_range(struct feature_result *results, size_t from, size_t to)
 
 	for (size_t i = from; i < to; i++) {
 		memset(&results[i - from], 0, sizeof(results[i - from]));
-		pidshim_features[i].probe(&results[i - from]);
+		cli_features[i].probe(&results[i - from]);
 	}
 
 	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
@@ -517,7 +517,7 @@ static void probe_range(struct feature_result *results, size_t from, size_t to)
 
 void features_probe_all(struct feature_result *results)
 {
-	probe_range(results, 0, pidshim_n_features);
+	probe_range(results, 0, cli_n_features);
 }
 
 bool features_probe_one(const char *name)

@@ -166,8 +166,8 @@ static void likely_cause(const struct report *r, const struct feature_result *re
 
 static void check_features(struct report *r)
 {
-	for (size_t i = 0; i < pidshim_n_features; i++) {
-		const struct feature *f = &pidshim_features[i];
+	for (size_t i = 0; i < cli_n_features; i++) {
+		const struct feature *f = &cli_features[i];
 		struct check *c = &r->chk[i];
 
 		c->expected = r->major < 0 ||
@@ -251,8 +251,8 @@ static void print_human(const struct report *r)
 	printf("\nbackend    %s: %s\n\n", r->backend > 0 ? pidshim_backend_name(r->backend) : "none",
 	       r->reason);
 	printf("%-24s %-6s %-6s %s\n", "FEATURE", "SINCE", "FOUND", "ERROR");
-	for (size_t i = 0; i < pidshim_n_features; i++) {
-		const struct feature *f = &pidshim_features[i];
+	for (size_t i = 0; i < cli_n_features; i++) {
+		const struct feature *f = &cli_features[i];
 		const struct feature_result *res = &r->res[i];
 		char since[16];
 
@@ -281,14 +281,14 @@ static void print_tap(const struct report *r)
 	char eb[16];
 	int n = 0;
 
-	printf("TAP version 13\n1..%zu\n", pidshim_n_features + 1);
+	printf("TAP version 13\n1..%zu\n", cli_n_features + 1);
 	printf("# kernel %s (claims Linux %d.%d), %s\n", r->uts.release, r->major, r->minor,
 	       r->uts.machine);
 	printf("# seccomp %s, %d filter(s)%s%s\n", seccomp_name(r->seccomp_mode),
 	       r->seccomp_filters, r->personality ? ", pidshim emulate " : "",
 	       r->personality ? r->personality : "");
-	for (size_t i = 0; i < pidshim_n_features; i++) {
-		const struct feature *f = &pidshim_features[i];
+	for (size_t i = 0; i < cli_n_features; i++) {
+		const struct feature *f = &cli_features[i];
 		const struct feature_result *res = &r->res[i];
 		const struct check *c = &r->chk[i];
 
@@ -319,11 +319,11 @@ static void print_json(const struct report *r)
 	char eb[16], since[16];
 
 	printf("{\n  \"pidshim_version\": ");
-	json_string(stdout, PIDSHIM_VERSION_STRING);
+	cli_json_string(stdout, PIDSHIM_VERSION_STRING);
 	printf(",\n  \"kernel\": {\"release\": ");
-	json_string(stdout, r->uts.release);
+	cli_json_string(stdout, r->uts.release);
 	printf(", \"machine\": ");
-	json_string(stdout, r->uts.machine);
+	cli_json_string(stdout, r->uts.machine);
 	if (r->major >= 0)
 		printf(", \"major\": %d, \"minor\": %d},\n", r->major, r->minor);
 	else
@@ -331,45 +331,45 @@ static void print_json(const struct report *r)
 	printf("  \"seccomp\": {\"mode\": %d, \"mode_name\": \"%s\", \"filters\": %d},\n",
 	       r->seccomp_mode, seccomp_name(r->seccomp_mode), r->seccomp_filters);
 	printf("  \"personality\": ");
-	json_string_or_null(stdout, r->personality);
+	cli_json_string_or_null(stdout, r->personality);
 	printf(",\n  \"features\": [\n");
-	for (size_t i = 0; i < pidshim_n_features; i++) {
-		const struct feature *f = &pidshim_features[i];
+	for (size_t i = 0; i < cli_n_features; i++) {
+		const struct feature *f = &cli_features[i];
 		const struct feature_result *res = &r->res[i];
 		const struct check *c = &r->chk[i];
 
 		snprintf(since, sizeof(since), "%d.%d", f->major, f->minor);
 		printf("    {\"name\": \"%s\", \"label\": ", f->name);
-		json_string(stdout, f->label);
+		cli_json_string(stdout, f->label);
 		printf(", \"since\": \"%s\", \"found\": %s, \"errno\": ", since,
 		       res->found ? "true" : "false");
-		json_string_or_null(stdout, res->found || res->err <= 0
+		cli_json_string_or_null(stdout, res->found || res->err <= 0
 						    ? NULL
 						    : cli_errno_name(res->err, eb, sizeof(eb)));
 		printf(", \"sigsys\": %s, \"note\": ",
 		       !res->found && res->err == FEATURE_ERR_SIGSYS ? "true" : "false");
-		json_string_or_null(stdout, res->found ? NULL : res->note);
+		cli_json_string_or_null(stdout, res->found ? NULL : res->note);
 		printf(", \"expected\": %s, \"consistent\": %s, \"cause\": ",
 		       c->expected ? "true" : "false", c->consistent ? "true" : "false");
-		json_string_or_null(stdout, c->consistent ? NULL : c->cause);
-		printf("}%s\n", i + 1 < pidshim_n_features ? "," : "");
+		cli_json_string_or_null(stdout, c->consistent ? NULL : c->cause);
+		printf("}%s\n", i + 1 < cli_n_features ? "," : "");
 	}
 	printf("  ],\n  \"backend\": {\"name\": ");
-	json_string_or_null(stdout, pidshim_backend_name(r->backend));
+	cli_json_string_or_null(stdout, pidshim_backend_name(r->backend));
 	printf(", \"value\": %d, \"forced\": ", r->backend > 0 ? r->backend : 0);
-	json_string_or_null(stdout, r->forced);
+	cli_json_string_or_null(stdout, r->forced);
 	printf(", \"error\": ");
-	json_string_or_null(stdout, r->backend < 0 ? cli_errno_name(-r->backend, eb, sizeof(eb))
+	cli_json_string_or_null(stdout, r->backend < 0 ? cli_errno_name(-r->backend, eb, sizeof(eb))
 						   : NULL);
 	printf(", \"expected\": \"%s\", \"reason\": ", r->expected);
-	json_string(stdout, r->reason);
+	cli_json_string(stdout, r->reason);
 	printf(", \"consistent\": %s, \"cause\": ", r->backend_ok ? "true" : "false");
-	json_string_or_null(stdout, r->backend_ok ? NULL : r->backend_cause);
+	cli_json_string_or_null(stdout, r->backend_ok ? NULL : r->backend_cause);
 	printf("},\n  \"problems\": %d,\n  \"consistent\": %s\n}\n", r->problems,
 	       r->problems ? "false" : "true");
 }
 
-int pidshim_cmd_probe(int argc, char **argv)
+int cli_cmd_probe(int argc, char **argv)
 {
 	static struct report r;
 	bool json = false, tap = false;

@@ -7,6 +7,7 @@
  * the 64-bit durations parse.c accepts, and JSON string escaping.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,24 +31,13 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int cli_opt_value(int argc, char **argv, int *i, const char *lng, const char *shrt,
-		  const char **val, const char *cmd)
+int cli_getopt_error(const char *cmd, int c, char **argv)
 {
-	const char *a = argv[*i];
-	size_t n = strlen(lng);
-
-	if (!strncmp(a, lng, n) && a[n] == '=') {
-		*val = a + n + 1;
-		return 1;
-	}
-	if (strcmp(a, lng) != 0 && (!shrt || strcmp(a, shrt) != 0))
-		return 0;
-	if (*i + 1 >= argc) {
-		cli_usage_error(cmd, "option '%s' needs a value", a);
-		return -EXIT_USAGE;
-	}
-	*val = argv[++*i];
-	return 1;
+	if (c == ':')
+		return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+	if (optopt)
+		return cli_usage_error(cmd, "unknown option '-%c'", optopt);
+	return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
 }
 
 static const struct {
@@ -122,7 +112,7 @@ static size_t utf8_len(const unsigned char *p)
 	return n;
 }
 
-void json_string(FILE *f, const char *s)
+void cli_json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -163,10 +153,10 @@ void json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-void json_string_or_null(FILE *f, const char *s)
+void cli_json_string_or_null(FILE *f, const char *s)
 {
 	if (s)
-		json_string(f, s);
+		cli_json_string(f, s);
 	else
 		fputs("null", f);
 }
