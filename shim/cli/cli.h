@@ -23,6 +23,7 @@ int cli_cmd_probe(int argc, char **argv);   /* probe.c */
 int cli_cmd_run(int argc, char **argv);     /* run.c */
 int cli_cmd_wait(int argc, char **argv);    /* wait.c */
 int cli_cmd_emulate(int argc, char **argv); /* emulate.c */
+int cli_cmd_matrix(int argc, char **argv);  /* matrix.c */
 
 /*
  * Print "pidshim CMD: <message> (try 'pidshim CMD --help')" on one line to
@@ -46,6 +47,12 @@ int cli_backend(const char *cmd);
 
 /* "ENOSYS" for ENOSYS, "E123" for numbers without a known name. */
 const char *cli_errno_name(int err, char *buf, size_t size);
+
+/*
+ * snprintf that says when it truncated: 0, or -ENAMETOOLONG (buf then
+ * holds the truncated text).  For paths and notes built from parts.
+ */
+int cli_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t cli_now_ms(void);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * main.c - the `pidshim` command: dispatches to the subcommands (probe,
- * run, wait, emulate) and answers --help and --version.  Also puts
+ * run, wait, emulate, matrix) and answers --help and --version.  Also puts
  * SIGCHLD back to its default first: a shell or service manager may have
  * started us with it ignored, which makes the kernel auto-reap our
  * children and would turn every exit status into ECHILD.
@@ -26,6 +26,7 @@ static void usage(FILE *f)
 		"  run [OPTION...] -- CMD...  run CMD with a timeout, report its exit\n"
 		"  wait [OPTION...] PID...    wait for any processes to exit\n"
 		"  emulate NAME -- CMD...     run CMD as if on an older kernel\n"
+		"  matrix [OPTION...] -- TEST...  run TEST on real kernels under qemu\n"
 		"\n"
 		"  -h, --help      this text ('pidshim COMMAND --help' for a command)\n"
 		"  -V, --version   print the version\n"
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
 		return cli_cmd_wait(argc - 1, argv + 1);
 	if (!strcmp(cmd, "emulate"))
 		return cli_cmd_emulate(argc - 1, argv + 1);
+	if (!strcmp(cmd, "matrix"))
+		return cli_cmd_matrix(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

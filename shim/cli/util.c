@@ -65,6 +65,17 @@ const char *cli_errno_name(int err, char *buf, size_t size)
 	return buf;
 }
 
+int cli_fmt(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 int64_t cli_now_ms(void)
 {
 	struct timespec ts;
