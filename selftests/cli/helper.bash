@@ -104,15 +104,17 @@ unique_token() {
 	echo "$$${RANDOM}${RANDOM}"
 }
 
-# PIDs of live (not zombie) processes whose command line holds $1.
+# PIDs of live (not zombie) processes whose command line holds $1.  Bash
+# builtins only: a fork per process would make the walk slower than the
+# lifetime of what it looks for.
 alive_with() {
-	local f pid cmd stat
+	local f pid stat parts
 	for f in /proc/[0-9]*/cmdline; do
 		pid=${f#/proc/}
 		pid=${pid%/cmdline}
-		{ cmd=$(tr '\0' ' ' < "$f"); } 2> /dev/null || continue
-		[[ $cmd == *"$1"* ]] || continue
-		{ stat=$(< "/proc/$pid/stat"); } 2> /dev/null || continue
+		{ mapfile -d '' -t parts < "$f"; } 2> /dev/null || continue
+		[[ "${parts[*]}" == *"$1"* ]] || continue
+		{ read -r stat < "/proc/$pid/stat"; } 2> /dev/null || continue
 		stat=${stat##*) }
 		[ "${stat%% *}" = Z ] || echo "$pid"
 	done

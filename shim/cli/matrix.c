@@ -274,32 +274,41 @@ static bool file_in(const char *dir, const char *name)
 	return access(path, R_OK) == 0;
 }
 
-/* The libexec directory: the first candidate that has the guest's /init. */
+/*
+ * The libexec directory: $PIDSHIM_LIBEXECDIR when set, else the first
+ * candidate next to the binary or configured at build time that has the
+ * guest's /init.
+ */
 static int find_libexec(struct mx_run *m)
 {
-	char bindir[PATH_MAX], cand[4][PATH_MAX];
+	char bindir[PATH_MAX], cand[3][PATH_MAX];
 	const char *env = getenv("PIDSHIM_LIBEXECDIR");
 	ssize_t n = readlink("/proc/self/exe", m->self, sizeof(m->self) - 1);
 
 	if (n <= 0)
 		return setup_error("cannot find my own binary: %s", strerror(errno));
 	m->self[n] = '\0';
+	if (env && *env) {
+		if (!file_in(env, "guest-init.sh"))
+			return setup_error("PIDSHIM_LIBEXECDIR=%s has no guest-init.sh", env);
+		cli_fmt(m->libexec, sizeof(m->libexec), "%s", env);
+		return 0;
+	}
 	cli_fmt(bindir, sizeof(bindir), "%s", m->self);
 	*strrchr(bindir, '/') = '\0';
-	cli_fmt(cand[0], sizeof(cand[0]), "%s", env ? env : "");
-	cli_fmt(cand[1], sizeof(cand[1]), "%s/libexec/pidshim", bindir);
-	cli_fmt(cand[2], sizeof(cand[2]), "%s/../libexec/pidshim", bindir);
-	cli_fmt(cand[3], sizeof(cand[3]), "%s", CLI_PKGLIBEXECDIR);
-	for (int i = 0; i < 4; i++) {
-		if (cand[i][0] && file_in(cand[i], "guest-init.sh")) {
+	cli_fmt(cand[0], sizeof(cand[0]), "%s/libexec/pidshim", bindir);
+	cli_fmt(cand[1], sizeof(cand[1]), "%s/../libexec/pidshim", bindir);
+	cli_fmt(cand[2], sizeof(cand[2]), "%s", CLI_PKGLIBEXECDIR);
+	for (int i = 0; i < 3; i++) {
+		if (file_in(cand[i], "guest-init.sh")) {
 			cli_fmt(m->libexec, sizeof(m->libexec), "%s", cand[i]);
 			return 0;
 		}
 	}
-	return setup_error("the guest files (guest-init.sh, matrix-run.sh, ...) are not in "
-			   "%s%s%s/libexec/pidshim, %s/../libexec/pidshim or %s: install pidshim "
-			   "with 'make install' or set PIDSHIM_LIBEXECDIR",
-			   env ? env : "", env ? ", " : "", bindir, bindir, CLI_PKGLIBEXECDIR);
+	return setup_error("the guest files (guest-init.sh, matrix-run.sh, ...) are in none of "
+			   "%s, %s, %s: install pidshim with 'make install' or set "
+			   "PIDSHIM_LIBEXECDIR",
+			   cand[0], cand[1], cand[2]);
 }
 
 static bool in_path(const char *prog)
@@ -325,18 +334,17 @@ static int check_guest_tools(struct mx_run *m)
 	char path[PATH_MAX];
 	const char *why;
 
+	if (strchr(m->o->test[0], '/') && mx_check_guest_binary(a, m->o->test[0], &why) < 0)
+		return setup_error("%s cannot run in a %s guest: %s", m->o->test[0], a->name, why);
 	if (!in_path(a->qemu))
-		return setup_error("%s is not installed (Debian: apt-get install qemu-system-x86)",
-				   a->qemu);
+		return setup_error("%s is not installed (Debian: apt-get install %s)", a->qemu,
+				   a->qemu_package);
 	if (mx_check_guest_binary(a, a->busybox, &why) < 0)
 		return setup_error("%s: %s (Debian: apt-get install busybox-static)", a->busybox,
 				   why);
 	cli_fmt(path, sizeof(path), "%s/%s/pidshim", m->libexec, a->name);
 	if (mx_check_guest_binary(a, path, &why) < 0)
 		return setup_error("%s, the static pidshim for %s guests: %s", path, a->name, why);
-	if (strchr(m->o->test[0], '/') &&
-	    mx_check_guest_binary(a, m->o->test[0], &why) < 0)
-		return setup_error("%s cannot run in a %s guest: %s", m->o->test[0], a->name, why);
 	return 0;
 }
 
@@ -757,30 +765,32 @@ struct guest {
 	char cmdline[512], mem[24];
 };
 
-/* Has the guest's /init said hello yet?  Kill it if not by its deadline. */
+/* Has the guest's /init said "@@PM hello" on the console yet? */
+static bool saw_hello(const char *console)
+{
+	char buf[65536];
+	ssize_t n = 0;
+	int fd = open(console, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	return n > 0 && memmem(buf, (size_t)n, "@@PM hello", 10);
+}
+
+/* Kill a guest that has not reached /init by its deadline. */
 static bool guest_tick(struct mx_job *j)
 {
 	struct guest *g = j->data;
-	char buf[65536];
-	ssize_t n = 0;
-	int fd;
 
 	if (g->hello_by == 0)
 		return false; /* already booted */
-	fd = open(g->console, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-	}
-	buf[n > 0 ? n : 0] = '\0';
-	if (memmem(buf, n > 0 ? (size_t)n : 0, "@@PM hello", 10)) {
+	if (saw_hello(g->console)) {
 		g->hello_by = 0;
 		return false;
 	}
-	if (cli_now_ms() < g->hello_by)
-		return false;
-	g->k->no_hello = true;
-	return true;
+	return cli_now_ms() >= g->hello_by;
 }
 
 /* qemu's -serial file:PATH, with the commas qemu would split on doubled. */
@@ -830,7 +840,7 @@ static void guest_setup(struct mx_run *m, struct guest *g, struct mx_kernel *k)
 	g->hello_by = cli_deadline(o->boot_timeout_ms > 0 ? o->boot_timeout_ms : INT64_MAX / 2);
 	g->job = (struct mx_job){ .argv = g->argv, .out = g->qemu_log, .err = g->qemu_log,
 				  .timeout_ms = o->timeout_ms, .tick = guest_tick, .data = g };
-	k->timed_out = k->no_hello = false;
+	k->timed_out = false;
 	fprintf(stderr, "pidshim matrix: %s: booting %s (%s)\n", k->name, k->image, k->accel);
 }
 
@@ -900,6 +910,7 @@ static int run_guests(struct mx_run *m, struct mx_job **jobs, int n, struct host
 
 		gi->k->secs = gi->job.secs;
 		gi->k->timed_out = gi->job.timed_out;
+		gi->k->no_hello = !saw_hello(gi->console);
 		fprintf(stderr, "pidshim matrix: %s: done in %ds%s\n", gi->k->name, gi->k->secs,
 			gi->k->timed_out ? " (killed at the time-out)"
 			: gi->k->no_hello ? " (never reached /init)" : "");
@@ -979,9 +990,13 @@ static void mx_collect(struct mx_run *m)
 		}
 		cli_fmt(log, sizeof(log), "%s/console.log", k->dir);
 		if (k->no_hello) {
+			char why[128];
+
 			k->status = MX_ERROR;
-			cli_fmt(k->note, sizeof(k->note), "did not reach /init in %ds, see %s",
-				 k->secs, log);
+			cli_fmt(log, sizeof(log), "%s/qemu.log", k->dir);
+			last_line(log, why, sizeof(why));
+			cli_fmt(k->note, sizeof(k->note), "did not reach /init in %ds%s%s", k->secs,
+				why[0] ? ": " : ", see console.log", why);
 			all_cells(k, MX_ERROR, o);
 			cli_fmt(k->release, sizeof(k->release), "?");
 		} else if (mx_read_log(k, log, o->cells, o->ncells) == 0) {

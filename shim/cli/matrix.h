@@ -33,6 +33,7 @@
 struct mx_arch {
 	const char *name;	      /* --arch: "x86_64" */
 	const char *qemu;	      /* "qemu-system-x86_64" */
+	const char *qemu_package;     /* the Debian package that has it */
 	const char *const *machine;   /* extra qemu arguments, NULL-terminated */
 	const char *cpu_tcg;	      /* -cpu under TCG */
 	const char *cpu_kvm;	      /* -cpu under KVM */

@@ -26,6 +26,7 @@ static const struct mx_arch arches[] = {
 	{
 		.name = "x86_64",
 		.qemu = "qemu-system-x86_64",
+		.qemu_package = "qemu-system-x86",
 		.machine = x86_64_machine,
 		.cpu_tcg = "max",
 		.cpu_kvm = "host",

@@ -118,8 +118,10 @@ static void cell_end(struct reader *r, const char *rest)
 		cli_fmt(c->note, sizeof(c->note), "%u results missing", c->planned - results);
 		c->failed += c->planned - results;
 	}
-	if (strstr(rest, " timeout"))
+	if (strstr(rest, " timeout")) {
 		c->status = MX_TIMEOUT;
+		cli_fmt(c->note, sizeof(c->note), "killed at the cell time-out after %ds", c->secs);
+	}
 	else if (c->rc == 0 && c->failed == 0)
 		c->status = c->tap && c->passed == 0 && c->skipped > 0 ? MX_SKIPPED : MX_PASSED;
 	else if (c->rc == 4 && c->tap && c->failed == 0 && c->passed == 0)
