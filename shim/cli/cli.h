@@ -32,6 +32,9 @@ int cli_cmd_matrix(int argc, char **argv);  /* matrix.c */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Print "pidshim CMD: <message>" on one line to stderr and return code. */
+int cli_fail(const char *cmd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /*
  * After getopt_long returned c (':' for a missing value, '?' for an
  * unknown option, opterr 0 and ':' leading the short options): print the

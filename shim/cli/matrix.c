@@ -19,7 +19,6 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,17 +253,8 @@ static int mx_parse(int argc, char **argv, struct mx_opts *o)
 
 /* ---- setting up --------------------------------------------------------- */
 
-__attribute__((format(printf, 1, 2))) static int setup_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("pidshim matrix: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_CANCELED;
-}
+/* One line on stderr; the matrix could not be set up: exit 125. */
+#define setup_error(...) cli_fail("matrix", EXIT_CANCELED, __VA_ARGS__)
 
 static bool file_in(const char *dir, const char *name)
 {
