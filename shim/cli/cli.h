@@ -12,15 +12,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define EXIT_PROBLEM 1       /* probe inconsistent, no such process, ... */
-#define EXIT_USAGE 2         /* bad command line */
-#define EXIT_TIMEDOUT 124    /* like timeout(1) */
-#define EXIT_CANCELED 125    /* pidshim itself failed */
+#define EXIT_PROBLEM	   1   /* probe inconsistent, no such process, ... */
+#define EXIT_USAGE	   2   /* bad command line */
+#define EXIT_TIMEDOUT	   124 /* like timeout(1) */
+#define EXIT_CANCELED	   125 /* pidshim itself failed */
 #define EXIT_CANNOT_INVOKE 126
-#define EXIT_ENOENT 127
+#define EXIT_ENOENT	   127
 
 int cli_cmd_probe(int argc, char **argv);   /* probe.c */
-int cli_cmd_run(int argc, char **argv);     /* run.c */
+int cli_cmd_run(int argc, char **argv);	    /* run.c */
 int cli_cmd_wait(int argc, char **argv);    /* wait.c */
 int cli_cmd_emulate(int argc, char **argv); /* emulate.c */
 int cli_cmd_matrix(int argc, char **argv);  /* matrix.c */
@@ -33,7 +33,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Print "pidshim CMD: <message>" on one line to stderr and return code. */
-int cli_fail(const char *cmd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int cli_fail(const char *cmd, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /*
  * After getopt_long returned c (':' for a missing value, '?' for an
@@ -55,7 +56,8 @@ const char *cli_errno_name(int err, char *buf, size_t size);
  * snprintf that says when it truncated: 0, or -ENAMETOOLONG (buf then
  * holds the truncated text).  For paths and notes built from parts.
  */
-int cli_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int cli_fmt(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t cli_now_ms(void);

@@ -17,6 +17,8 @@
 #include "pidshim.h"
 #include "personality.h"
 
+/* The help text, laid out as printed. */
+/* clang-format off */
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -36,6 +38,7 @@ static void usage(FILE *f)
 		"CMD's own; 125 the filter could not be installed; 126 CMD could not\n"
 		"be run; 127 CMD not found; 2 bad usage.  See pidshim-emulate(1).\n");
 }
+/* clang-format on */
 
 static const struct personality *lookup_or_complain(const char *name)
 {
@@ -61,20 +64,26 @@ int cli_cmd_emulate(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "-l") || !strcmp(argv[1], "--list")) {
 		if (argc > 2)
-			return cli_usage_error("emulate", "unexpected argument '%s' after --list", argv[2]);
+			return cli_usage_error("emulate",
+					       "unexpected argument '%s' after --list",
+					       argv[2]);
 		personality_print_table(stdout);
 		return fflush(stdout) ? 1 : 0;
 	}
 	if (!strcmp(argv[1], "--names")) {
 		if (argc > 2)
-			return cli_usage_error("emulate", "unexpected argument '%s' after --names", argv[2]);
+			return cli_usage_error("emulate",
+					       "unexpected argument '%s' after --names",
+					       argv[2]);
 		for (size_t k = 0; (p = personality_get(k)); k++)
 			printf("%s\n", p->name);
 		return fflush(stdout) ? 1 : 0;
 	}
 	if (!strcmp(argv[1], "--expected-backend")) {
 		if (argc != 3)
-			return cli_usage_error("emulate", "--expected-backend takes one personality name");
+			return cli_usage_error(
+				"emulate",
+				"--expected-backend takes one personality name");
 		p = lookup_or_complain(argv[2]);
 		if (!p)
 			return EXIT_USAGE;
@@ -92,7 +101,9 @@ int cli_cmd_emulate(int argc, char **argv)
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
 	if (i >= argc)
-		return cli_usage_error("emulate", "missing command to run under personality '%s'", p->name);
+		return cli_usage_error("emulate",
+				       "missing command to run under personality '%s'",
+				       p->name);
 
 	rc = personality_apply(p->name);
 	if (rc < 0) {
@@ -100,10 +111,13 @@ int cli_cmd_emulate(int argc, char **argv)
 		const char *hint = "";
 
 		if (rc == -EPERM || rc == -EACCES)
-			hint = " (seccomp is refused here, e.g. by a container's own filter)";
+			hint = " (seccomp is refused here, e.g. by a container's own "
+			       "filter)";
 		else if (rc == -ENOSYS || rc == -EINVAL)
 			hint = " (this kernel lacks seccomp filters)";
-		fprintf(stderr, "pidshim emulate: cannot install the seccomp filter of '%s': %s%s\n",
+		fprintf(stderr,
+			"pidshim emulate: cannot install the seccomp filter of '%s': "
+			"%s%s\n",
 			p->name, strerror(-rc), hint);
 		return EXIT_CANCELED;
 	}

@@ -13,6 +13,8 @@
 #include "cli.h"
 #include "pidshim.h"
 
+/* The help text, laid out as printed. */
+/* clang-format off */
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -33,6 +35,7 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status: see each command; 2 means bad usage.  See pidshim(1).\n");
 }
+/* clang-format on */
 
 int main(int argc, char **argv)
 {

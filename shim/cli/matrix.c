@@ -19,6 +19,7 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,7 @@
 #define CLI_PKGLIBEXECDIR "/usr/local/libexec/pidshim"
 #endif
 
-#define MX_MAX_KERNELS 32
+#define MX_MAX_KERNELS	       32
 #define KVM_GET_API_VERSION_NR 0xAE00 /* _IO(KVMIO, 0x00) */
 
 struct mx_opts {
@@ -62,6 +63,8 @@ struct mx_run {
 	bool any_guest;
 };
 
+/* The help text, laid out as printed. */
+/* clang-format off */
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -99,6 +102,7 @@ static void usage(FILE *f)
 		"See pidshim-matrix(1).\n",
 		mx_arch_names());
 }
+/* clang-format on */
 
 static int add_cell(struct mx_opts *o, const char *name)
 {
@@ -122,8 +126,9 @@ static int add_personality(struct mx_opts *o, const char *name)
 		return r;
 	}
 	if (!personality_lookup(name))
-		return cli_usage_error("matrix", "unknown personality '%s' (see 'pidshim emulate --list')",
-				       name);
+		return cli_usage_error(
+			"matrix",
+			"unknown personality '%s' (see 'pidshim emulate --list')", name);
 	return add_cell(o, name);
 }
 
@@ -132,7 +137,8 @@ static int parse_dur(const char *opt, const char *v, int64_t *ms)
 	const char *why;
 
 	if (cli_parse_duration(v, ms, &why) < 0)
-		return cli_usage_error("matrix", "bad duration '%s' for %s: %s", v, opt, why);
+		return cli_usage_error("matrix", "bad duration '%s' for %s: %s", v, opt,
+				       why);
 	return 0;
 }
 
@@ -143,7 +149,8 @@ static int parse_count(const char *opt, const char *v, long max, long *n)
 	errno = 0;
 	*n = strtol(v, &end, 10);
 	if (errno || end == v || *end || *n < 1 || *n > max)
-		return cli_usage_error("matrix", "bad value '%s' for %s (1 to %ld)", v, opt, max);
+		return cli_usage_error("matrix", "bad value '%s' for %s (1 to %ld)", v,
+				       opt, max);
 	return 0;
 }
 
@@ -162,7 +169,8 @@ static int parse_one(struct mx_opts *o, int c, const char *arg)
 		return 0;
 	case 'e':
 		if (!strchr(arg, '=') || arg[0] == '=')
-			return cli_usage_error("matrix", "--env wants NAME=VALUE, not '%s'", arg);
+			return cli_usage_error("matrix",
+					       "--env wants NAME=VALUE, not '%s'", arg);
 		o->envs[o->nenvs++] = arg;
 		return 0;
 	case 'P':
@@ -180,14 +188,16 @@ static int parse_one(struct mx_opts *o, int c, const char *arg)
 		return parse_count("--memory", arg, 1 << 20, &o->memory_mb);
 	case 'A':
 		if (strcmp(arg, "auto") && strcmp(arg, "kvm") && strcmp(arg, "tcg"))
-			return cli_usage_error("matrix", "--accel is auto, kvm or tcg, not '%s'", arg);
+			return cli_usage_error(
+				"matrix", "--accel is auto, kvm or tcg, not '%s'", arg);
 		o->accel = arg;
 		return 0;
 	case 'a':
 		o->arch = mx_arch_lookup(arg);
 		if (!o->arch)
-			return cli_usage_error("matrix", "unknown architecture '%s' (known: %s)", arg,
-					       mx_arch_names());
+			return cli_usage_error("matrix",
+					       "unknown architecture '%s' (known: %s)",
+					       arg, mx_arch_names());
 		return 0;
 	case 'o':
 		o->log_dir = arg;
@@ -237,16 +247,19 @@ static int mx_parse(int argc, char **argv, struct mx_opts *o)
 			return r;
 	}
 	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
-		return cli_usage_error("matrix", "missing '--' before TEST '%s'", argv[optind]);
+		return cli_usage_error("matrix", "missing '--' before TEST '%s'",
+				       argv[optind]);
 	if (optind >= argc)
 		return cli_usage_error("matrix", "missing '--' and the TEST to run");
 	if (o->probe) {
-		memmove(&o->cells[1], &o->cells[0], (size_t)o->ncells * sizeof(o->cells[0]));
+		memmove(&o->cells[1], &o->cells[0],
+			(size_t)o->ncells * sizeof(o->cells[0]));
 		o->cells[0] = "probe";
 		o->ncells++;
 	}
 	if (!o->nkernels)
-		return cli_usage_error("matrix", "no kernel: give --kernel SUITE, NAME=PATH or host");
+		return cli_usage_error(
+			"matrix", "no kernel: give --kernel SUITE, NAME=PATH or host");
 	o->test = &argv[optind];
 	return -1;
 }
@@ -280,7 +293,8 @@ static int find_libexec(struct mx_run *m)
 	m->self[n] = '\0';
 	if (env && *env) {
 		if (!file_in(env, "guest-init.sh"))
-			return setup_error("PIDSHIM_LIBEXECDIR=%s has no guest-init.sh", env);
+			return setup_error("PIDSHIM_LIBEXECDIR=%s has no guest-init.sh",
+					   env);
 		cli_fmt(m->libexec, sizeof(m->libexec), "%s", env);
 		return 0;
 	}
@@ -295,10 +309,11 @@ static int find_libexec(struct mx_run *m)
 			return 0;
 		}
 	}
-	return setup_error("the guest files (guest-init.sh, matrix-run.sh, ...) are in none of "
-			   "%s, %s, %s: install pidshim with 'make install' or set "
-			   "PIDSHIM_LIBEXECDIR",
-			   cand[0], cand[1], cand[2]);
+	return setup_error(
+		"the guest files (guest-init.sh, matrix-run.sh, ...) are in none of "
+		"%s, %s, %s: install pidshim with 'make install' or set "
+		"PIDSHIM_LIBEXECDIR",
+		cand[0], cand[1], cand[2]);
 }
 
 static bool in_path(const char *prog)
@@ -324,17 +339,20 @@ static int check_guest_tools(struct mx_run *m)
 	char path[PATH_MAX];
 	const char *why;
 
-	if (strchr(m->o->test[0], '/') && mx_check_guest_binary(a, m->o->test[0], &why) < 0)
-		return setup_error("%s cannot run in a %s guest: %s", m->o->test[0], a->name, why);
+	if (strchr(m->o->test[0], '/') &&
+	    mx_check_guest_binary(a, m->o->test[0], &why) < 0)
+		return setup_error("%s cannot run in a %s guest: %s", m->o->test[0],
+				   a->name, why);
 	if (!in_path(a->qemu))
-		return setup_error("%s is not installed (Debian: apt-get install %s)", a->qemu,
-				   a->qemu_package);
+		return setup_error("%s is not installed (Debian: apt-get install %s)",
+				   a->qemu, a->qemu_package);
 	if (mx_check_guest_binary(a, a->busybox, &why) < 0)
-		return setup_error("%s: %s (Debian: apt-get install busybox-static)", a->busybox,
-				   why);
+		return setup_error("%s: %s (Debian: apt-get install busybox-static)",
+				   a->busybox, why);
 	cli_fmt(path, sizeof(path), "%s/%s/pidshim", m->libexec, a->name);
 	if (mx_check_guest_binary(a, path, &why) < 0)
-		return setup_error("%s, the static pidshim for %s guests: %s", path, a->name, why);
+		return setup_error("%s, the static pidshim for %s guests: %s", path,
+				   a->name, why);
 	return 0;
 }
 
@@ -349,18 +367,22 @@ static int check_files(const struct mx_opts *o)
 	for (int i = 0; i < o->nfiles; i++)
 		names[n++] = o->files[i];
 	for (int i = 0; i < n; i++) {
-		const char *base = strrchr(names[i], '/') ? strrchr(names[i], '/') + 1 : names[i];
+		const char *base =
+			strrchr(names[i], '/') ? strrchr(names[i], '/') + 1 : names[i];
 
 		if (access(names[i], R_OK) < 0)
 			return setup_error("%s: %s", names[i], strerror(errno));
 		if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
-			return setup_error("%s: name the file or directory itself", names[i]);
+			return setup_error("%s: name the file or directory itself",
+					   names[i]);
 		for (int j = 0; j < i; j++) {
-			const char *other = strrchr(names[j], '/') ? strrchr(names[j], '/') + 1
-								   : names[j];
+			const char *other = strrchr(names[j], '/')
+						    ? strrchr(names[j], '/') + 1
+						    : names[j];
 			if (!strcmp(base, other))
-				return setup_error("%s and %s would both be /pm/%s in the guest",
-						   names[j], names[i], base);
+				return setup_error(
+					"%s and %s would both be /pm/%s in the guest",
+					names[j], names[i], base);
 		}
 	}
 	return 0;
@@ -380,8 +402,8 @@ static bool good_name(const char *s)
 {
 	if (!*s || *s == '.' || strlen(s) >= MX_NAME_MAX)
 		return false;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+-") ==
-	       strlen(s);
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789."
+			 "_+-") == strlen(s);
 }
 
 static int add_kernel(struct mx_run *m, const char *spec)
@@ -403,11 +425,14 @@ static int add_kernel(struct mx_run *m, const char *spec)
 		k->kind = !strcmp(spec, "host") ? MX_HOST : MX_SUITE;
 	}
 	if (!good_name(k->name))
-		return cli_usage_error("matrix", "bad kernel name '%s' in '%s' (letters, digits, "
-						 "'.', '_', '+', '-')", k->name, spec);
+		return cli_usage_error("matrix",
+				       "bad kernel name '%s' in '%s' (letters, digits, "
+				       "'.', '_', '+', '-')",
+				       k->name, spec);
 	for (int i = 0; i < m->nkernels; i++)
 		if (!strcmp(m->kernels[i].name, k->name))
-			return cli_usage_error("matrix", "kernel '%s' given twice", k->name);
+			return cli_usage_error("matrix", "kernel '%s' given twice",
+					       k->name);
 	if (k->kind == MX_IMAGE && access(k->image, R_OK) < 0)
 		return setup_error("kernel image %s: %s", k->image, strerror(errno));
 	m->any_guest |= k->kind != MX_HOST;
@@ -529,9 +554,11 @@ static int write_initramfs(struct mx_run *m, const char *conf, size_t conf_len)
 	if (mx_cpio_open(&c, m->initrd) < 0)
 		return setup_error("%s: %s", m->initrd, strerror(errno));
 	mx_cpio_dir(&c, "bin");
-	for (const char *const *d = (const char *const[]){ "dev", "proc", "sys", "tmp", "pm", NULL };
-	     *d; d++)
-		mx_cpio_dir(&c, *d);
+	mx_cpio_dir(&c, "dev");
+	mx_cpio_dir(&c, "proc");
+	mx_cpio_dir(&c, "sys");
+	mx_cpio_dir(&c, "tmp");
+	mx_cpio_dir(&c, "pm");
 	mx_cpio_chardev(&c, "dev/console", 5, 1);
 	mx_cpio_file(&c, "bin/busybox", o->arch->busybox, 0755);
 	mx_cpio_symlink(&c, "bin/sh", "busybox");
@@ -621,9 +648,11 @@ static int stage_host(struct mx_run *m, struct mx_kernel *k, const char *conf, s
 		r = copy_tree(o->files[i], path);
 	}
 	cli_fmt(path, sizeof(path), "%s/pm.conf", k->dir);
-	if (!r && (!(f = fopen(path, "we")) || fwrite(conf, 1, len, f) != len || fclose(f)))
+	if (!r &&
+	    (!(f = fopen(path, "we")) || fwrite(conf, 1, len, f) != len || fclose(f)))
 		r = -EIO;
-	return r ? setup_error("copying the test for the host run to %s: %s", pm, strerror(-r))
+	return r ? setup_error("copying the test for the host run to %s: %s", pm,
+			       strerror(-r))
 		 : 0;
 }
 
@@ -705,7 +734,9 @@ static void fetch_result(struct fetch *f)
 	k->status = MX_ERROR;
 	last_line(f->err, path, sizeof(path));
 	cli_fmt(k->note, sizeof(k->note), "no kernel: %s",
-		 f->job.timed_out ? "the fetch timed out" : path[0] ? path : "the fetch failed");
+		f->job.timed_out ? "the fetch timed out"
+		: path[0]	 ? path
+				 : "the fetch failed");
 	fprintf(stderr, "pidshim matrix: %s: %s (see %s)\n", k->name, k->note, f->err);
 }
 
@@ -732,18 +763,22 @@ static int mx_fetch(struct mx_run *m)
 		f[n].argv[1] = k->name;
 		cli_fmt(f[n].out, sizeof(f[n].out), "%s/fetch.out", k->dir);
 		cli_fmt(f[n].err, sizeof(f[n].err), "%s/fetch.log", k->dir);
-		f[n].job = (struct mx_job){ .argv = f[n].argv, .out = f[n].out, .err = f[n].err,
-					    .envp = env, .timeout_ms = 30 * 60 * 1000 };
+		f[n].job = (struct mx_job){ .argv = f[n].argv,
+					    .out = f[n].out,
+					    .err = f[n].err,
+					    .envp = env,
+					    .timeout_ms = 30 * 60 * 1000 };
 		jobs[n] = &f[n].job;
-		fprintf(stderr, "pidshim matrix: %s: fetching the newest %s kernel\n", k->name,
-			a->kernel_flavour);
+		fprintf(stderr, "pidshim matrix: %s: fetching the newest %s kernel\n",
+			k->name, a->kernel_flavour);
 		n++;
 	}
 	r = env ? mx_run_jobs(jobs, n, 4) : -ENOMEM;
 	for (int i = 0; i < n; i++)
 		fetch_result(&f[i]);
 	free(env);
-	return r < 0 ? setup_error("waiting for the kernel fetches: %s", strerror(-r)) : 0;
+	return r < 0 ? setup_error("waiting for the kernel fetches: %s", strerror(-r))
+		     : 0;
 }
 
 struct guest {
@@ -783,6 +818,19 @@ static bool guest_tick(struct mx_job *j)
 	return cli_now_ms() >= g->hello_by;
 }
 
+/* Append the NULL-terminated arguments to argv[n...]; returns the new n. */
+static int push_args(char **argv, int n, ...)
+{
+	va_list ap;
+	char *arg;
+
+	va_start(ap, n);
+	while ((arg = va_arg(ap, char *)))
+		argv[n++] = arg;
+	va_end(ap);
+	return n;
+}
+
 /* qemu's -serial file:PATH, with the commas qemu would split on doubled. */
 static void serial_arg(char *buf, size_t size, const char *path)
 {
@@ -811,27 +859,29 @@ static void guest_setup(struct mx_run *m, struct guest *g, struct mx_kernel *k)
 	serial_arg(g->serial, sizeof(g->serial), g->console);
 	cli_fmt(g->mem, sizeof(g->mem), "%ld", o->memory_mb);
 	cli_fmt(g->cmdline, sizeof(g->cmdline),
-		 "console=%s panic=-1 oops=panic mitigations=off quiet pidshim.kernel=%s "
-		 "pidshim.accel=%s pidshim.console=%s",
-		 a->console, k->name, k->accel, a->console);
-	for (const char *const *arg = (const char *const[]){ a->qemu, "-accel", k->accel, "-cpu",
-							     kvm ? a->cpu_kvm : a->cpu_tcg, NULL };
-	     *arg; arg++)
-		g->argv[n++] = (char *)*arg;
+		"console=%s panic=-1 oops=panic mitigations=off quiet pidshim.kernel=%s "
+		"pidshim.accel=%s pidshim.console=%s",
+		a->console, k->name, k->accel, a->console);
+	n = push_args(g->argv, n, a->qemu, "-accel", k->accel, "-cpu",
+		      kvm ? a->cpu_kvm : a->cpu_tcg, (char *)NULL);
 	for (const char *const *arg = a->machine; *arg; arg++)
 		g->argv[n++] = (char *)*arg;
-	for (const char *const *arg = (const char *const[]){
-		     "-m", g->mem, "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none",
-		     "-no-reboot", "-net", "none", "-serial", g->serial, "-kernel", k->image,
-		     "-initrd", m->initrd, "-append", g->cmdline, NULL };
-	     *arg; arg++)
-		g->argv[n++] = (char *)*arg;
+	n = push_args(g->argv, n, "-m", g->mem, "-smp", "1", "-nodefaults",
+		      "-no-user-config", "-display", "none", "-no-reboot", "-net", "none",
+		      "-serial", g->serial, "-kernel", k->image, "-initrd", m->initrd,
+		      "-append", g->cmdline, (char *)NULL);
 	g->argv[n] = NULL;
-	g->hello_by = cli_deadline(o->boot_timeout_ms > 0 ? o->boot_timeout_ms : INT64_MAX / 2);
-	g->job = (struct mx_job){ .argv = g->argv, .out = g->qemu_log, .err = g->qemu_log,
-				  .timeout_ms = o->timeout_ms, .tick = guest_tick, .data = g };
+	g->hello_by =
+		cli_deadline(o->boot_timeout_ms > 0 ? o->boot_timeout_ms : INT64_MAX / 2);
+	g->job = (struct mx_job){ .argv = g->argv,
+				  .out = g->qemu_log,
+				  .err = g->qemu_log,
+				  .timeout_ms = o->timeout_ms,
+				  .tick = guest_tick,
+				  .data = g };
 	k->timed_out = false;
-	fprintf(stderr, "pidshim matrix: %s: booting %s (%s)\n", k->name, k->image, k->accel);
+	fprintf(stderr, "pidshim matrix: %s: booting %s (%s)\n", k->name, k->image,
+		k->accel);
 }
 
 struct host {
@@ -852,17 +902,18 @@ static void host_setup(struct mx_run *m, struct host *h, struct mx_kernel *k)
 	cli_fmt(h->conf, sizeof(h->conf), "%s/pm.conf", k->dir);
 	cli_fmt(h->pm, sizeof(h->pm), "%s/pm", k->dir);
 	cli_fmt(h->timeout, sizeof(h->timeout), "%lldms", (long long)m->o->timeout_ms);
-	for (const char *const *arg = (const char *const[]){
-		     m->self, "run", "--timeout", h->timeout, "--kill-after", "5", "--", "sh",
-		     h->runner, h->conf, h->pm, m->self, NULL };
-	     *arg; arg++)
-		h->argv[n++] = (char *)*arg;
+	n = push_args(h->argv, n, m->self, "run", "--timeout", h->timeout, "--kill-after",
+		      "5", "--", "sh", h->runner, h->conf, h->pm, m->self, (char *)NULL);
 	h->argv[n] = NULL;
-	h->env = env_plus((char *[]){ "PIDSHIM_MATRIX_KERNEL=host", "PIDSHIM_MATRIX_ACCEL=host",
-				      NULL });
+	h->env = env_plus((char *[]){ "PIDSHIM_MATRIX_KERNEL=host",
+				      "PIDSHIM_MATRIX_ACCEL=host", NULL });
 	/* Beside the guests: its backstop only matters if `pidshim run` hangs. */
-	h->job = (struct mx_job){ .argv = h->argv, .out = h->out, .err = h->err, .envp = h->env,
-				  .timeout_ms = m->o->timeout_ms + 30000, .beside = true };
+	h->job = (struct mx_job){ .argv = h->argv,
+				  .out = h->out,
+				  .err = h->err,
+				  .envp = h->env,
+				  .timeout_ms = m->o->timeout_ms + 30000,
+				  .beside = true };
 	fprintf(stderr, "pidshim matrix: host: running natively\n");
 }
 
@@ -891,9 +942,10 @@ static int run_guests(struct mx_run *m, struct mx_job **jobs, int n, struct host
 			int st = h->job.status;
 
 			k->secs = h->job.secs;
-			k->timed_out = h->job.timed_out ||
-				       (st >= 0 && WIFEXITED(st) &&
-					(WEXITSTATUS(st) == EXIT_TIMEDOUT || WEXITSTATUS(st) == 137));
+			k->timed_out =
+				h->job.timed_out || (st >= 0 && WIFEXITED(st) &&
+						     (WEXITSTATUS(st) == EXIT_TIMEDOUT ||
+						      WEXITSTATUS(st) == 137));
 			continue;
 		}
 		struct guest *gi = jobs[i]->data;
@@ -901,9 +953,11 @@ static int run_guests(struct mx_run *m, struct mx_job **jobs, int n, struct host
 		gi->k->secs = gi->job.secs;
 		gi->k->timed_out = gi->job.timed_out;
 		gi->k->no_hello = !saw_hello(gi->console);
-		fprintf(stderr, "pidshim matrix: %s: done in %ds%s\n", gi->k->name, gi->k->secs,
-			gi->k->timed_out ? " (killed at the time-out)"
-			: gi->k->no_hello ? " (never reached /init)" : "");
+		fprintf(stderr, "pidshim matrix: %s: done in %ds%s\n", gi->k->name,
+			gi->k->secs,
+			gi->k->timed_out  ? " (killed at the time-out)"
+			: gi->k->no_hello ? " (never reached /init)"
+					  : "");
 	}
 	return r;
 }
@@ -985,7 +1039,8 @@ static void mx_collect(struct mx_run *m)
 			k->status = MX_ERROR;
 			cli_fmt(log, sizeof(log), "%s/qemu.log", k->dir);
 			last_line(log, why, sizeof(why));
-			cli_fmt(k->note, sizeof(k->note), "did not reach /init in %ds%s%s", k->secs,
+			cli_fmt(k->note, sizeof(k->note),
+				"did not reach /init in %ds%s%s", k->secs,
 				why[0] ? ": " : ", see console.log", why);
 			all_cells(k, MX_ERROR, o);
 			cli_fmt(k->release, sizeof(k->release), "?");
@@ -994,8 +1049,9 @@ static void mx_collect(struct mx_run *m)
 		} else {
 			k->status = k->timed_out ? MX_HUNG : MX_CRASHED;
 			cli_fmt(k->note, sizeof(k->note), "%s, see %s",
-				 k->timed_out ? "killed at the time-out" : "stopped before the end",
-				 log);
+				k->timed_out ? "killed at the time-out"
+					     : "stopped before the end",
+				log);
 		}
 	}
 }
@@ -1011,9 +1067,9 @@ static void report_text(const struct mx_run *m, FILE *f)
 {
 	unsigned ok = 0, bad = 0;
 
-	fprintf(f, "%-10s %-26s %-14s %-10s %-8s %4s %6s %6s %7s %5s  %s\n", "kernel", "release",
-		"personality", "backend", "result", "exit", "passed", "failed", "skipped", "secs",
-		"note");
+	fprintf(f, "%-10s %-26s %-14s %-10s %-8s %4s %6s %6s %7s %5s  %s\n", "kernel",
+		"release", "personality", "backend", "result", "exit", "passed", "failed",
+		"skipped", "secs", "note");
 	for (int i = 0; i < m->nkernels; i++) {
 		const struct mx_kernel *k = &m->kernels[i];
 
@@ -1028,16 +1084,19 @@ static void report_text(const struct mx_run *m, FILE *f)
 				cli_fmt(counts[1], sizeof(counts[1]), "%u", c->failed);
 				cli_fmt(counts[2], sizeof(counts[2]), "%u", c->skipped);
 			}
-			fprintf(f, "%-10s %-26s %-14s %-10s %-8s %4s %6s %6s %7s %5d  %s\n",
-				k->name, k->release, c->name, c->backend, mx_status_name(c->status),
-				rc, counts[0], counts[1], counts[2], c->secs, c->note);
+			fprintf(f,
+				"%-10s %-26s %-14s %-10s %-8s %4s %6s %6s %7s %5d  %s\n",
+				k->name, k->release, c->name, c->backend,
+				mx_status_name(c->status), rc, counts[0], counts[1],
+				counts[2], c->secs, c->note);
 			if (cell_ok(c))
 				ok++;
 			else
 				bad++;
 		}
 	}
-	fprintf(f, "pidshim matrix: %u cells: %u passed or skipped, %u failed; logs in %s\n",
+	fprintf(f,
+		"pidshim matrix: %u cells: %u passed or skipped, %u failed; logs in %s\n",
 		ok + bad, ok, bad, m->dir);
 }
 
@@ -1082,8 +1141,9 @@ static void json_kernel(const struct mx_kernel *k)
 	cli_json_string_or_null(stdout, k->image);
 	printf(", \"release\": ");
 	cli_json_string_or_null(stdout, strcmp(k->release, "?") ? k->release : NULL);
-	printf(", \"accel\": \"%s\", \"status\": \"%s\", \"seconds\": %d, \"note\": ", k->accel,
-	       k->status == MX_PASSED ? "done" : mx_status_name(k->status), k->secs);
+	printf(", \"accel\": \"%s\", \"status\": \"%s\", \"seconds\": %d, \"note\": ",
+	       k->accel, k->status == MX_PASSED ? "done" : mx_status_name(k->status),
+	       k->secs);
 	cli_json_string_or_null(stdout, k->note[0] ? k->note : NULL);
 	printf(", \"log_dir\": ");
 	cli_json_string(stdout, k->dir);
@@ -1110,7 +1170,8 @@ static void report_json(const struct mx_run *m, int code)
 		for (int j = 0; j < m->kernels[i].ncells; j++) {
 			fputs(first ? "\n  " : ",\n  ", stdout);
 			first = false;
-			json_cell(&m->kernels[i], &m->kernels[i].cells[j], m->kernels[i].dir);
+			json_cell(&m->kernels[i], &m->kernels[i].cells[j],
+				  m->kernels[i].dir);
 			count[m->kernels[i].cells[j].status]++;
 		}
 	}
@@ -1134,9 +1195,14 @@ static int mx_exit_code(const struct mx_run *m)
 int cli_cmd_matrix(int argc, char **argv)
 {
 	const char *files[256], *envs[256];
-	struct mx_opts o = { .files = files, .envs = envs, .jobs = 2, .memory_mb = 512,
-			     .timeout_ms = 10 * 60 * 1000, .boot_timeout_ms = 2 * 60 * 1000,
-			     .accel = "auto", .log_dir = "pidshim-matrix",
+	struct mx_opts o = { .files = files,
+			     .envs = envs,
+			     .jobs = 2,
+			     .memory_mb = 512,
+			     .timeout_ms = 10 * 60 * 1000,
+			     .boot_timeout_ms = 2 * 60 * 1000,
+			     .accel = "auto",
+			     .log_dir = "pidshim-matrix",
 			     .arch = mx_arch_lookup("x86_64") };
 	struct mx_run *m;
 	int code;

@@ -27,23 +27,23 @@
 #include <sys/types.h>
 
 #define MX_MAX_CELLS 32
-#define MX_NAME_MAX 64
+#define MX_NAME_MAX  64
 
 /* What differs per architecture: one row of matrix_arch.c's table. */
 struct mx_arch {
-	const char *name;	      /* --arch: "x86_64" */
-	const char *qemu;	      /* "qemu-system-x86_64" */
-	const char *qemu_package;     /* the Debian package that has it */
-	const char *const *machine;   /* extra qemu arguments, NULL-terminated */
-	const char *cpu_tcg;	      /* -cpu under TCG */
-	const char *cpu_kvm;	      /* -cpu under KVM */
-	const char *console;	      /* guest serial console device */
-	const char *debian_arch;      /* Debian architecture of the kernels */
-	const char *kernel_flavour;   /* linux-image-*-FLAVOUR */
-	const char *busybox;	      /* a static busybox for the guest */
-	unsigned short elf_machine;   /* e_machine of the guest's binaries */
-	unsigned short elf_compat;    /* also runs these (0: none) */
-	const char *uname_machine;    /* uname -m of a host that runs it natively */
+	const char *name;	    /* --arch: "x86_64" */
+	const char *qemu;	    /* "qemu-system-x86_64" */
+	const char *qemu_package;   /* the Debian package that has it */
+	const char *const *machine; /* extra qemu arguments, NULL-terminated */
+	const char *cpu_tcg;	    /* -cpu under TCG */
+	const char *cpu_kvm;	    /* -cpu under KVM */
+	const char *console;	    /* guest serial console device */
+	const char *debian_arch;    /* Debian architecture of the kernels */
+	const char *kernel_flavour; /* linux-image-*-FLAVOUR */
+	const char *busybox;	    /* a static busybox for the guest */
+	unsigned short elf_machine; /* e_machine of the guest's binaries */
+	unsigned short elf_compat;  /* also runs these (0: none) */
+	const char *uname_machine;  /* uname -m of a host that runs it natively */
 };
 
 const struct mx_arch *mx_arch_lookup(const char *name);
@@ -75,8 +75,8 @@ struct mx_cell {
 	char name[MX_NAME_MAX]; /* "native", "4.19", ... or "probe" */
 	char backend[16];	/* the backend the library chose there, or "-" */
 	enum mx_status status;
-	int rc;			/* exit status of the test, -1 unknown */
-	bool tap;		/* the test printed TAP */
+	int rc;	  /* exit status of the test, -1 unknown */
+	bool tap; /* the test printed TAP */
 	unsigned passed, failed, skipped, planned;
 	int secs;
 	char note[96];
@@ -85,15 +85,15 @@ struct mx_cell {
 struct mx_kernel {
 	char name[MX_NAME_MAX];
 	enum mx_kind kind;
-	char *image;	  /* vmlinuz to boot (suites: after the fetch) */
-	char *dir;	  /* its log directory */
-	char release[96]; /* uname -r in the guest, "?" unknown */
-	const char *accel; /* "tcg", "kvm" or "host" */
+	char *image;	       /* vmlinuz to boot (suites: after the fetch) */
+	char *dir;	       /* its log directory */
+	char release[96];      /* uname -r in the guest, "?" unknown */
+	const char *accel;     /* "tcg", "kvm" or "host" */
 	enum mx_status status; /* MX_PASSED: booted and ran to the end */
 	char note[160];
 	int secs;
-	bool timed_out;	  /* killed at --timeout */
-	bool no_hello;	  /* killed at --boot-timeout: never reached /init */
+	bool timed_out; /* killed at --timeout */
+	bool no_hello;	/* killed at --boot-timeout: never reached /init */
 	int ncells;
 	struct mx_cell cells[MX_MAX_CELLS];
 };
@@ -133,7 +133,7 @@ struct mx_job {
 	/* Called about every second while it runs; true: kill it now. */
 	bool (*tick)(struct mx_job *j);
 	void *data;
-	bool beside;	       /* runs without taking one of the slots */
+	bool beside; /* runs without taking one of the slots */
 	/* Filled in: */
 	int status;	 /* wait(2) status word, -errno when it could not start */
 	bool timed_out;	 /* killed at timeout_ms */

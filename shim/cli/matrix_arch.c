@@ -82,12 +82,14 @@ static int check_script(const unsigned char *buf, ssize_t n, const char **why)
 		p++;
 	if (buf + n - p >= 5 && !memcmp(p, "/bin/", 5))
 		return 0;
-	*why = "a script whose interpreter is not in /bin (the guest has busybox in /bin)";
+	*why = "a script whose interpreter is not in /bin, "
+	       "where the guest has busybox";
 	return -ENOEXEC;
 }
 
 /* The program headers: -ENOEXEC when one asks for a dynamic loader. */
-static int check_static(int fd, const unsigned char *h, bool is64, bool big, const char **why)
+static int check_static(int fd, const unsigned char *h, bool is64, bool big,
+			const char **why)
 {
 	uint64_t off = is64 ? get(h + 32, 8, big) : get(h + 28, 4, big);
 	unsigned entsize = (unsigned)get(h + (is64 ? 54 : 42), 2, big);
@@ -95,12 +97,14 @@ static int check_static(int fd, const unsigned char *h, bool is64, bool big, con
 	unsigned char ph[4];
 
 	for (unsigned i = 0; i < num; i++) {
-		if (pread(fd, ph, sizeof(ph), (off_t)(off + (uint64_t)i * entsize)) != sizeof(ph)) {
+		if (pread(fd, ph, sizeof(ph), (off_t)(off + (uint64_t)i * entsize)) !=
+		    sizeof(ph)) {
 			*why = "truncated ELF program headers";
 			return -ENOEXEC;
 		}
 		if (get(ph, 4, big) == PT_INTERP) {
-			*why = "dynamically linked (the guest has no libc: link it with -static)";
+			*why = "dynamically linked (the guest has no libc: "
+			       "link it with -static)";
 			return -ENOEXEC;
 		}
 	}
@@ -130,7 +134,8 @@ int mx_check_guest_binary(const struct mx_arch *a, const char *path, const char 
 		is64 = h[EI_CLASS] == ELFCLASS64;
 		big = h[EI_DATA] == ELFDATA2MSB;
 		machine = (unsigned)get(h + 18, 2, big);
-		if (machine != a->elf_machine && (!a->elf_compat || machine != a->elf_compat)) {
+		if (machine != a->elf_machine &&
+		    (!a->elf_compat || machine != a->elf_compat)) {
 			*why = "built for another machine than the guest's";
 			r = -ENOEXEC;
 		} else if (is64 && n < 64) {

@@ -38,8 +38,8 @@ static int header(struct mx_cpio *c, const char *name, unsigned mode, size_t siz
 	while (*name == '/')
 		name++;
 	fprintf(c->f, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08zX%08X",
-		c->ino++, mode, 0u, 0u, S_ISDIR(mode) ? 2u : 1u, 0u, (unsigned)size, 0u, 0u,
-		rmajor, rminor, strlen(name) + 1, 0u);
+		c->ino++, mode, 0u, 0u, S_ISDIR(mode) ? 2u : 1u, 0u, (unsigned)size, 0u,
+		0u, rmajor, rminor, strlen(name) + 1, 0u);
 	fputs(name, c->f);
 	fputc(0, c->f);
 	pad4(c);
@@ -108,7 +108,8 @@ int mx_cpio_file(struct mx_cpio *c, const char *name, const char *src, unsigned 
 		close(fd);
 		return c->err = -EFBIG;
 	}
-	header(c, name, S_IFREG | (mode ? mode : st.st_mode & 07777), (size_t)st.st_size, 0, 0);
+	header(c, name, S_IFREG | (mode ? mode : st.st_mode & 07777), (size_t)st.st_size,
+	       0, 0);
 	for (left = (size_t)st.st_size; !c->err && left > 0; left -= (size_t)n) {
 		n = read(fd, buf, left < sizeof(buf) ? left : sizeof(buf));
 		if (n <= 0) {
@@ -142,8 +143,8 @@ int mx_cpio_tree(struct mx_cpio *c, const char *name, const char *src)
 	while (!c->err && (e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		if ((size_t)snprintf(sub_name, sizeof(sub_name), "%s/%s", name, e->d_name) >=
-			    sizeof(sub_name) ||
+		if ((size_t)snprintf(sub_name, sizeof(sub_name), "%s/%s", name,
+				     e->d_name) >= sizeof(sub_name) ||
 		    (size_t)snprintf(sub_src, sizeof(sub_src), "%s/%s", src, e->d_name) >=
 			    sizeof(sub_src))
 			c->err = -ENAMETOOLONG;

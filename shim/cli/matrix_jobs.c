@@ -41,7 +41,8 @@ static int job_start(struct mx_job *j, struct slot *s, struct pidshim_set *set)
 	s->job = j;
 	s->started = cli_now_ms();
 	s->deadline = j->timeout_ms > 0 ? cli_deadline(j->timeout_ms) : INT64_MAX;
-	r = pidshim_spawnp(&s->h, j->argv[0], &fa, NULL, j->argv, j->envp ? j->envp : environ);
+	r = pidshim_spawnp(&s->h, j->argv[0], &fa, NULL, j->argv,
+			   j->envp ? j->envp : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r == 0)
 		r = pidshim_set_add(set, s->h);

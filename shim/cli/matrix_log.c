@@ -32,8 +32,9 @@ struct reader {
 const char *mx_status_name(enum mx_status s)
 {
 	static const char *const names[] = {
-		[MX_PASSED] = "passed",	  [MX_SKIPPED] = "skipped", [MX_FAILED] = "failed",
-		[MX_TIMEOUT] = "timeout", [MX_HUNG] = "hung",	    [MX_CRASHED] = "crashed",
+		[MX_PASSED] = "passed",	  [MX_SKIPPED] = "skipped",
+		[MX_FAILED] = "failed",	  [MX_TIMEOUT] = "timeout",
+		[MX_HUNG] = "hung",	  [MX_CRASHED] = "crashed",
 		[MX_NOT_RUN] = "not-run", [MX_ERROR] = "error",
 	};
 
@@ -115,15 +116,17 @@ static void cell_end(struct reader *r, const char *rest)
 		c->rc = -1;
 	results = c->passed + c->failed + c->skipped;
 	if (c->tap && c->planned > results) {
-		cli_fmt(c->note, sizeof(c->note), "%u results missing", c->planned - results);
+		cli_fmt(c->note, sizeof(c->note), "%u results missing",
+			c->planned - results);
 		c->failed += c->planned - results;
 	}
 	if (strstr(rest, " timeout")) {
 		c->status = MX_TIMEOUT;
-		cli_fmt(c->note, sizeof(c->note), "killed at the cell time-out after %ds", c->secs);
-	}
-	else if (c->rc == 0 && c->failed == 0)
-		c->status = c->tap && c->passed == 0 && c->skipped > 0 ? MX_SKIPPED : MX_PASSED;
+		cli_fmt(c->note, sizeof(c->note), "killed at the cell time-out after %ds",
+			c->secs);
+	} else if (c->rc == 0 && c->failed == 0)
+		c->status = c->tap && c->passed == 0 && c->skipped > 0 ? MX_SKIPPED
+								       : MX_PASSED;
 	else if (c->rc == 4 && c->tap && c->failed == 0 && c->passed == 0)
 		c->status = MX_SKIPPED; /* kselftest's KSFT_SKIP */
 	else
@@ -153,7 +156,8 @@ static void marker(struct reader *r, const char *m, const char *dir)
 		r->probe = NULL;
 	} else if (sscanf(m, "cell-begin %63s", word) == 1) {
 		cell_begin(r, word, dir);
-	} else if (sscanf(m, "backend %63s %63s", word, val) == 2 && (c = cell_named(r->k, word))) {
+	} else if (sscanf(m, "backend %63s %63s", word, val) == 2 &&
+		   (c = cell_named(r->k, word))) {
 		cli_fmt(c->backend, sizeof(c->backend), "%s", val);
 	} else if (!strncmp(m, "cell-end ", 9) && r->cur) {
 		cell_end(r, m + 9);
@@ -188,11 +192,14 @@ static void unfinished(struct mx_kernel *k)
 
 		if (c->status == MX_CRASHED && k->timed_out) {
 			c->status = MX_HUNG;
-			cli_fmt(c->note, sizeof(c->note), "guest killed after %ds", k->secs);
+			cli_fmt(c->note, sizeof(c->note), "guest killed after %ds",
+				k->secs);
 		} else if (c->status == MX_CRASHED) {
-			cli_fmt(c->note, sizeof(c->note), "the guest stopped here, see its console log");
+			cli_fmt(c->note, sizeof(c->note),
+				"the guest stopped here, see its console log");
 		} else if (c->status == MX_NOT_RUN && !c->note[0]) {
-			cli_fmt(c->note, sizeof(c->note), "the guest stopped before this cell");
+			cli_fmt(c->note, sizeof(c->note),
+				"the guest stopped before this cell");
 		}
 	}
 }

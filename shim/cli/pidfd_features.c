@@ -29,7 +29,7 @@
 
 /* pidfd_open() flags, by the open(2) flag each one reuses. */
 #define PIDFD_NONBLOCK_FLAG O_NONBLOCK /* PIDFD_NONBLOCK, Linux 5.10 */
-#define PIDFD_THREAD_FLAG O_EXCL       /* PIDFD_THREAD, Linux 6.9 */
+#define PIDFD_THREAD_FLAG   O_EXCL     /* PIDFD_THREAD, Linux 6.9 */
 
 /* struct pidfd_info as of Linux 6.13 (PIDFD_INFO_SIZE_VER0, 64 bytes).
  * The ioctl is extensible: newer kernels accept the smaller size. */
@@ -40,8 +40,8 @@ struct pidfd_info_v0 {
 	int32_t exit_code;
 };
 #define PIDFD_GET_INFO_V0 _IOWR(0xFF, 11, struct pidfd_info_v0)
-#define PIDFD_INFO_PID (1u << 0)
-#define PIDFD_INFO_EXIT (1u << 3)
+#define PIDFD_INFO_PID	  (1u << 0)
+#define PIDFD_INFO_EXIT	  (1u << 3)
 
 struct clone_args_v0 {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
@@ -204,7 +204,8 @@ static int helper_start_pidfd(struct helper *h, int *err)
 	return -1;
 }
 
-static const char no_pidfd[] = "no pidfd to test with (pidfd_open and clone(CLONE_PIDFD) both fail)";
+static const char no_pidfd[] =
+	"no pidfd to test with (pidfd_open and clone(CLONE_PIDFD) both fail)";
 
 static void probe_pidfd_send_signal(struct feature_result *r)
 {
@@ -399,7 +400,8 @@ static void probe_process_mrelease(struct feature_result *r)
 	 * the process to say so: the one case where EINVAL means "present".
 	 * (A zombie gives ESRCH on recent kernels, a dying process races.)
 	 */
-	if (guarded(&err, SYS_process_mrelease, h.pidfd, 0, 0, 0, 0) == 0 || err == EINVAL)
+	if (guarded(&err, SYS_process_mrelease, h.pidfd, 0, 0, 0, 0) == 0 ||
+	    err == EINVAL)
 		r->found = true;
 	else
 		fail(r, err, NULL);
@@ -431,7 +433,8 @@ static void probe_pidfd_get_info(struct feature_result *r)
 	}
 	memset(&info, 0, sizeof(info));
 	info.mask = PIDFD_INFO_PID;
-	if (guarded(&err, SYS_ioctl, h.pidfd, (long)PIDFD_GET_INFO_V0, (long)&info, 0, 0) < 0)
+	if (guarded(&err, SYS_ioctl, h.pidfd, (long)PIDFD_GET_INFO_V0, (long)&info, 0,
+		    0) < 0)
 		fail(r, err, NULL);
 	else if (info.pid != (uint32_t)h.pid)
 		fail(r, 0, "PIDFD_GET_INFO reported a wrong pid");
@@ -456,11 +459,13 @@ static void probe_pidfd_info_exit(struct feature_result *r)
 	memset(&info, 0, sizeof(info));
 	info.mask = PIDFD_INFO_EXIT;
 	/* Before 6.15 the ioctl of a reaped process fails with ESRCH. */
-	if (guarded(&err, SYS_ioctl, h.pidfd, (long)PIDFD_GET_INFO_V0, (long)&info, 0, 0) < 0)
+	if (guarded(&err, SYS_ioctl, h.pidfd, (long)PIDFD_GET_INFO_V0, (long)&info, 0,
+		    0) < 0)
 		fail(r, err, NULL);
 	else if (!(info.mask & PIDFD_INFO_EXIT))
 		fail(r, 0, "PIDFD_GET_INFO gave no exit status");
-	else if (!WIFEXITED(info.exit_code) || WEXITSTATUS(info.exit_code) != HELPER_EXIT_CODE)
+	else if (!WIFEXITED(info.exit_code) ||
+		 WEXITSTATUS(info.exit_code) != HELPER_EXIT_CODE)
 		fail(r, 0, "PIDFD_INFO_EXIT reported a wrong exit status");
 	else
 		r->found = true;

@@ -69,6 +69,8 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
+/* The help text, laid out as printed. */
+/* clang-format off */
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -97,13 +99,15 @@ static void usage(FILE *f)
 		"(137 if CMD had to be killed with KILL); 125 pidshim failed; 126 CMD\n"
 		"cannot be run; 127 CMD not found; 2 bad usage.\n");
 }
+/* clang-format on */
 
 static int parse_dur(const char *opt, const char *v, int64_t *ms)
 {
 	const char *why;
 
 	if (cli_parse_duration(v, ms, &why) < 0)
-		return cli_usage_error("run", "bad duration '%s' for %s: %s", v, opt, why);
+		return cli_usage_error("run", "bad duration '%s' for %s: %s", v, opt,
+				       why);
 	return 0;
 }
 
@@ -135,7 +139,8 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case 's':
 			if (cli_parse_signal(optarg, &o->sig, &why) < 0)
-				r = cli_usage_error("run", "bad signal '%s': %s", optarg, why);
+				r = cli_usage_error("run", "bad signal '%s': %s", optarg,
+						    why);
 			break;
 		case 'F':
 			o->foreground = true;
@@ -154,10 +159,12 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		return r;
 	if (optind >= argc || strcmp(argv[optind - 1], "--") != 0) {
 		if (optind < argc)
-			return cli_usage_error("run", "missing '--' before the command '%s'",
+			return cli_usage_error("run",
+					       "missing '--' before the command '%s'",
 					       argv[optind]);
 		if (optind == 1 || strcmp(argv[optind - 1], "--") != 0)
-			return cli_usage_error("run", "missing '--' and the command to run");
+			return cli_usage_error("run",
+					       "missing '--' and the command to run");
 		return cli_usage_error("run", "no command after '--'");
 	}
 	o->cmd = &argv[optind];
@@ -218,7 +225,8 @@ static int run_spawn(const struct run_opts *o, struct run_state *s)
 
 	r = setup_signals();
 	if (r < 0) {
-		fprintf(stderr, "pidshim run: cannot set up signal handling: %s\n", strerror(-r));
+		fprintf(stderr, "pidshim run: cannot set up signal handling: %s\n",
+			strerror(-r));
 		return EXIT_CANCELED;
 	}
 	if (cli_backend("run") < 0)
@@ -419,18 +427,23 @@ static void run_report_json(const struct run_opts *o, const struct run_state *s,
 	printf("], \"pid\": %d, \"backend\": ", (int)pidshim_pid(s->h));
 	cli_json_string_or_null(stdout, pidshim_backend_name(pidshim_backend()));
 	if (si->si_code == CLD_EXITED)
-		printf(", \"exit\": {\"code\": %d, \"core_dumped\": false}", si->si_status);
+		printf(", \"exit\": {\"code\": %d, \"core_dumped\": false}",
+		       si->si_status);
 	else
-		printf(", \"exit\": {\"signal\": %d, \"signal_name\": \"%s\", \"core_dumped\": %s}",
+		printf(", \"exit\": {\"signal\": %d, \"signal_name\": \"%s\", "
+		       "\"core_dumped\": %s}",
 		       si->si_status, cli_signal_name(si->si_status, buf, sizeof(buf)),
 		       si->si_code == CLD_DUMPED ? "true" : "false");
 	printf(", \"timed_out\": %s, \"signal_sent\": ", s->timed_out ? "true" : "false");
-	cli_json_string_or_null(stdout,
-				s->sig_sent ? cli_signal_name(s->sig_sent, buf, sizeof(buf)) : NULL);
+	cli_json_string_or_null(
+		stdout,
+		s->sig_sent ? cli_signal_name(s->sig_sent, buf, sizeof(buf)) : NULL);
 	printf(", \"kill_sent\": %s, \"elapsed_sec\": %.6f, \"rusage\": ",
-	       s->kill_sent ? "true" : "false", (double)(cli_now_ms() - s->started) / 1000.0);
+	       s->kill_sent ? "true" : "false",
+	       (double)(cli_now_ms() - s->started) / 1000.0);
 	print_rusage(&s->ex.rusage);
-	printf(", \"descendants\": {\"process_group\": %s, \"reaped\": %u, \"left_running\": %u, "
+	printf(", \"descendants\": {\"process_group\": %s, \"reaped\": %u, "
+	       "\"left_running\": %u, "
 	       "\"rusage\": ",
 	       o->foreground ? "false" : "true", s->tree.reaped, s->left_running);
 	print_rusage(&s->tree.ru);

@@ -239,7 +239,8 @@ unsigned cli_tree_reap(struct cli_tree *t)
 		int status;
 
 		/* Look without reaping: CMD's exit is its handle's to collect. */
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+		    si.si_pid == 0)
 			break;
 		if (si.si_pid == t->cmd)
 			break; /* CMD ended: the caller collects it, then calls again */
@@ -259,7 +260,8 @@ unsigned cli_tree_count(const struct cli_tree *t)
 	struct proc *v = scan(&n);
 
 	for (size_t i = 0; v && i < n; i++)
-		if (depth_of(v, n, &v[i], t->self) > 0 && v[i].pid != t->cmd && v[i].state != 'Z')
+		if (depth_of(v, n, &v[i], t->self) > 0 && v[i].pid != t->cmd &&
+		    v[i].state != 'Z')
 			alive++;
 	free(v);
 	return alive;

@@ -47,7 +47,8 @@ int cli_fail(const char *cmd, int code, const char *fmt, ...)
 int cli_getopt_error(const char *cmd, int c, char **argv)
 {
 	if (c == ':')
-		return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+		return cli_usage_error(cmd, "option '%s' needs a value",
+				       argv[optind - 1]);
 	if (optopt)
 		return cli_usage_error(cmd, "unknown option '-%c'", optopt);
 	return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -57,16 +58,35 @@ static const struct {
 	int err;
 	const char *name;
 } errno_names[] = {
-	{ EPERM, "EPERM" },	  { ENOENT, "ENOENT" },	    { ESRCH, "ESRCH" },
-	{ EINTR, "EINTR" },	  { EIO, "EIO" },	    { E2BIG, "E2BIG" },
-	{ ENOEXEC, "ENOEXEC" },	  { EBADF, "EBADF" },	    { ECHILD, "ECHILD" },
-	{ EAGAIN, "EAGAIN" },	  { ENOMEM, "ENOMEM" },	    { EACCES, "EACCES" },
-	{ EFAULT, "EFAULT" },	  { EBUSY, "EBUSY" },	    { EEXIST, "EEXIST" },
-	{ ENOTDIR, "ENOTDIR" },	  { EISDIR, "EISDIR" },	    { EINVAL, "EINVAL" },
-	{ ENFILE, "ENFILE" },	  { EMFILE, "EMFILE" },	    { ENOTTY, "ENOTTY" },
-	{ ETXTBSY, "ETXTBSY" },	  { ENOSPC, "ENOSPC" },	    { ERANGE, "ERANGE" },
-	{ ENAMETOOLONG, "ENAMETOOLONG" }, { ENOSYS, "ENOSYS" }, { ELOOP, "ELOOP" },
-	{ EOPNOTSUPP, "EOPNOTSUPP" }, { ETIMEDOUT, "ETIMEDOUT" },
+	{ EPERM, "EPERM" },
+	{ ENOENT, "ENOENT" },
+	{ ESRCH, "ESRCH" },
+	{ EINTR, "EINTR" },
+	{ EIO, "EIO" },
+	{ E2BIG, "E2BIG" },
+	{ ENOEXEC, "ENOEXEC" },
+	{ EBADF, "EBADF" },
+	{ ECHILD, "ECHILD" },
+	{ EAGAIN, "EAGAIN" },
+	{ ENOMEM, "ENOMEM" },
+	{ EACCES, "EACCES" },
+	{ EFAULT, "EFAULT" },
+	{ EBUSY, "EBUSY" },
+	{ EEXIST, "EEXIST" },
+	{ ENOTDIR, "ENOTDIR" },
+	{ EISDIR, "EISDIR" },
+	{ EINVAL, "EINVAL" },
+	{ ENFILE, "ENFILE" },
+	{ EMFILE, "EMFILE" },
+	{ ENOTTY, "ENOTTY" },
+	{ ETXTBSY, "ETXTBSY" },
+	{ ENOSPC, "ENOSPC" },
+	{ ERANGE, "ERANGE" },
+	{ ENAMETOOLONG, "ENAMETOOLONG" },
+	{ ENOSYS, "ENOSYS" },
+	{ ELOOP, "ELOOP" },
+	{ EOPNOTSUPP, "EOPNOTSUPP" },
+	{ ETIMEDOUT, "ETIMEDOUT" },
 };
 
 const char *cli_errno_name(int err, char *buf, size_t size)
@@ -193,11 +213,15 @@ int cli_backend(const char *cmd)
 	if (b >= 0)
 		return b;
 	if (b == -EINVAL && forced)
-		fprintf(stderr, "pidshim %s: PIDSHIM_BACKEND=%s is not a backend "
-				"(pidfd, pidfd-poll or signalfd)\n", cmd, forced);
+		fprintf(stderr,
+			"pidshim %s: PIDSHIM_BACKEND=%s is not a backend "
+			"(pidfd, pidfd-poll or signalfd)\n",
+			cmd, forced);
 	else if (b == -ENOSYS && forced)
-		fprintf(stderr, "pidshim %s: the backend forced by PIDSHIM_BACKEND=%s cannot "
-				"run on this kernel (see 'pidshim probe')\n", cmd, forced);
+		fprintf(stderr,
+			"pidshim %s: the backend forced by PIDSHIM_BACKEND=%s cannot "
+			"run on this kernel (see 'pidshim probe')\n",
+			cmd, forced);
 	else
 		fprintf(stderr, "pidshim %s: no usable backend: %s\n", cmd, strerror(-b));
 	return b;

@@ -25,6 +25,8 @@
 
 #define REAP_GRACE_MS 250
 
+/* The help text, laid out as printed. */
+/* clang-format off */
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -43,6 +45,7 @@ static void usage(FILE *f)
 		"Exit status: 0 done; 124 timed out; 1 a PID does not exist or the\n"
 		"backend cannot watch it; 2 bad usage.\n");
 }
+/* clang-format on */
 
 /*
  * PIDFD_INFO_EXIT (Linux 6.15) keeps the status of a non-child only once
@@ -74,8 +77,10 @@ static void report(pid_t pid, int r, const struct pidshim_exit *ex, bool json)
 		else if (si->si_code == CLD_EXITED)
 			printf("{\"code\": %d, \"core_dumped\": false}", si->si_status);
 		else
-			printf("{\"signal\": %d, \"signal_name\": \"%s\", \"core_dumped\": %s}",
-			       si->si_status, cli_signal_name(si->si_status, name, sizeof(name)),
+			printf("{\"signal\": %d, \"signal_name\": \"%s\", "
+			       "\"core_dumped\": %s}",
+			       si->si_status,
+			       cli_signal_name(si->si_status, name, sizeof(name)),
 			       si->si_code == CLD_DUMPED ? "true" : "false");
 		printf("}\n");
 	} else if (!known) {
@@ -97,15 +102,17 @@ static int open_error(pid_t pid, int err)
 
 	if (err == ECHILD)
 		fprintf(stderr,
-			"pidshim wait: pid %d: not a child of pidshim, and the %s backend "
-			"can only watch its own children (it needs pidfd_open, Linux >= 5.3, "
-			"not blocked by seccomp; see 'pidshim probe')\n",
+			"pidshim wait: pid %d: not a child of pidshim, and the "
+			"%s backend can only watch its own children (it needs "
+			"pidfd_open, Linux >= 5.3, not blocked by seccomp; see "
+			"'pidshim probe')\n",
 			(int)pid, b > 0 ? pidshim_backend_name(b) : "chosen");
 	else if (err == ESRCH)
-		fprintf(stderr, "pidshim wait: pid %d: no such process (ESRCH)\n", (int)pid);
+		fprintf(stderr, "pidshim wait: pid %d: no such process (ESRCH)\n",
+			(int)pid);
 	else
-		fprintf(stderr, "pidshim wait: pid %d: %s (%s)\n", (int)pid, strerror(err),
-			cli_errno_name(err, eb, sizeof(eb)));
+		fprintf(stderr, "pidshim wait: pid %d: %s (%s)\n", (int)pid,
+			strerror(err), cli_errno_name(err, eb, sizeof(eb)));
 	return EXIT_PROBLEM;
 }
 
@@ -162,8 +169,9 @@ static int wait_parse(int argc, char **argv, struct wait_opts *o)
 			break;
 		case 't':
 			if (cli_parse_duration(optarg, &o->timeout_ms, &why) < 0)
-				return cli_usage_error("wait", "bad duration '%s' for --timeout: %s",
-						       optarg, why);
+				return cli_usage_error(
+					"wait", "bad duration '%s' for --timeout: %s",
+					optarg, why);
 			break;
 		case 'h':
 			usage(stdout);
@@ -192,7 +200,8 @@ static int wait_open_all(const struct wait_opts *o, struct pidshim_set *set,
 			return open_error(o->pids[k], -r);
 		r = pidshim_set_add(set, handles[k]);
 		if (r < 0) {
-			fprintf(stderr, "pidshim wait: pid %d: %s\n", (int)o->pids[k], strerror(-r));
+			fprintf(stderr, "pidshim wait: pid %d: %s\n", (int)o->pids[k],
+				strerror(-r));
 			return EXIT_PROBLEM;
 		}
 	}
@@ -245,8 +254,8 @@ static int wait_loop(const struct wait_opts *o, struct pidshim_set *set,
 	while (left > 0) {
 		struct pidshim *ready = NULL;
 
-		r = pidshim_set_wait(set, deadline == INT64_MAX ? -1 : cli_ms_until(deadline),
-				     &ready);
+		r = pidshim_set_wait(
+			set, deadline == INT64_MAX ? -1 : cli_ms_until(deadline), &ready);
 		if (r == -ETIMEDOUT && cli_now_ms() < deadline)
 			continue; /* the wait was capped at INT_MAX ms */
 		if (r == -ETIMEDOUT)
@@ -292,7 +301,8 @@ int cli_cmd_wait(int argc, char **argv)
 	b = cli_backend("wait");
 	if (b < 0)
 		goto out;
-	info_exit = b != PIDSHIM_BACKEND_SIGNALFD && features_probe_one("pidfd_info_exit");
+	info_exit =
+		b != PIDSHIM_BACKEND_SIGNALFD && features_probe_one("pidfd_info_exit");
 	b = pidshim_set_new(&set);
 	if (b < 0) {
 		fprintf(stderr, "pidshim wait: %s\n", strerror(-b));
