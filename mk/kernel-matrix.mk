@@ -18,7 +18,7 @@ KERNEL_SUITES ?= bullseye bookworm trixie sid
 KERNELS ?=
 KM_HOST ?= 1
 
-.PHONY: kernel-matrix kernel-fetch docker-test
+.PHONY: kernel-matrix kernel-fetch docker-test readme-minimal
 
 kernel-matrix: check-deps
 	@$(MAKE) --no-print-directory selftests-static cli cli-libexec
@@ -28,6 +28,10 @@ kernel-matrix: check-deps
 kernel-fetch:
 	@for s in $(KERNEL_SUITES); do ci/kernel-fetch.sh $$s || exit 1; done
 
-
 docker-test: check-deps
 	BUILD=$(BUILD) ci/docker-test.sh
+
+# The README's quick start in a minimal Debian 12 chroot, in the README's
+# order; PIDSHIM_README_QUICK=0 for the full make check inside.
+readme-minimal: check-deps
+	BUILD=$(BUILD) ci/readme-minimal.sh

@@ -1085,10 +1085,10 @@ static void report_text(const struct mx_run *m, FILE *f)
 				cli_fmt(counts[2], sizeof(counts[2]), "%u", c->skipped);
 			}
 			fprintf(f,
-				"%-10s %-26s %-14s %-10s %-8s %4s %6s %6s %7s %5d  %s\n",
+				"%-10s %-26s %-14s %-10s %-8s %4s %6s %6s %7s %5d%s%s\n",
 				k->name, k->release, c->name, c->backend,
 				mx_status_name(c->status), rc, counts[0], counts[1],
-				counts[2], c->secs, c->note);
+				counts[2], c->secs, c->note[0] ? "  " : "", c->note);
 			if (cell_ok(c))
 				ok++;
 			else
