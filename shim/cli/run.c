@@ -367,7 +367,8 @@ static void run_teardown(const struct run_opts *o, struct run_state *s)
 	int64_t give_up = grace_end + TEARDOWN_KILL_MS;
 
 	cli_tree_reap(&s->tree);
-	if (o->foreground) {
+	/* Without a stop, the /proc walk only counts leftovers for --json. */
+	if (o->foreground || (!s->stopping && !o->json)) {
 		s->left_running = 0;
 		return;
 	}
