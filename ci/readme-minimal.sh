@@ -53,6 +53,9 @@ root=$(mktemp -d "$logs/root.XXXXXX")
 cleanup() { rm -rf "$root"; }
 trap cleanup EXIT
 tar -C "$root" -xf "$tarball"
+# mktemp made it 0700: the chroot's / must let every user in (tests run
+# programs as nobody).
+chmod 0755 "$root"
 mkdir -p "$root/src/pidshim" "$root/root/.cache/pidshim" "$root/var/cache/apt/archives"
 # The tracked files, as a clone would have them (with uncommitted edits).
 (cd "$top" && git ls-files -z | tar --null --ignore-failed-read -T - -cf -) | tar -C "$root/src/pidshim" -xf -
