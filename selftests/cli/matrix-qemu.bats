@@ -85,15 +85,20 @@ setup() {
 	grep -q '^not ok 2 - pidfd_open works$' logs/bullseye/4.19.log
 }
 
-@test "matrix: a hung guest is bounded by --timeout and reported" {
+@test "matrix: hung guests are bounded by --timeout and reported, one after the other" {
 	start=$(now_ms)
-	run -1 --separate-stderr "$PIDSHIM" matrix --json -k bookworm -p 5.3 --timeout 20s -o logs -- ./pidfd-test hang
-	# The bound, plus the time to kill qemu and read its log.
-	assert_within "$start" 22000
-	assert_equal "$(jqo '[.cells[] | .personality + "=" + .status] | join(" ")')" "native=hung 5.3=not-run"
-	assert_equal "$(jqo '.kernels[0].status')" hung
+	# --jobs 1: bullseye boots after bookworm's 12 s, its own boot bound
+	# counting from its own start.
+	run -1 --separate-stderr "$PIDSHIM" matrix --json -k bookworm -k bullseye -p 5.3 --jobs 1 \
+		--timeout 12s --boot-timeout 9s -o logs -- ./pidfd-test hang
+	# Two bounds, plus the time to kill qemu and read its log.
+	assert_within "$start" 26000
+	assert_equal "$(jqo '[.cells[] | .kernel + ":" + .personality + "=" + .status] | join(" ")')" \
+		"bookworm:native=hung bookworm:5.3=not-run bullseye:native=hung bullseye:5.3=not-run"
+	assert_equal "$(jqo '[.kernels[].status] | join(" ")')" "hung hung"
 	[[ $(jqo '.cells[0].note') == "guest killed after "* ]]
 	grep -q '^hanging on purpose' logs/bookworm/native.log
+	grep -q '^hanging on purpose' logs/bullseye/native.log
 	[[ $stderr == *"killed at the time-out"* ]] || fail "stderr: $stderr"
 }
 

@@ -784,7 +784,8 @@ static int mx_fetch(struct mx_run *m)
 struct guest {
 	struct mx_job job;
 	struct mx_kernel *k;
-	int64_t hello_by;
+	int64_t boot_ms; /* from the start of qemu until /init says hello */
+	bool booted;
 	char *argv[48];
 	char console[PATH_MAX], serial[PATH_MAX + 16], qemu_log[PATH_MAX];
 	char cmdline[512], mem[24];
@@ -809,13 +810,9 @@ static bool guest_tick(struct mx_job *j)
 {
 	struct guest *g = j->data;
 
-	if (g->hello_by == 0)
-		return false; /* already booted */
-	if (saw_hello(g->console)) {
-		g->hello_by = 0;
+	if (g->booted || (g->booted = saw_hello(g->console)))
 		return false;
-	}
-	return cli_now_ms() >= g->hello_by;
+	return g->boot_ms > 0 && cli_now_ms() - j->started >= g->boot_ms;
 }
 
 /* Append the NULL-terminated arguments to argv[n...]; returns the new n. */
@@ -871,8 +868,8 @@ static void guest_setup(struct mx_run *m, struct guest *g, struct mx_kernel *k)
 		      "-serial", g->serial, "-kernel", k->image, "-initrd", m->initrd,
 		      "-append", g->cmdline, (char *)NULL);
 	g->argv[n] = NULL;
-	g->hello_by =
-		cli_deadline(o->boot_timeout_ms > 0 ? o->boot_timeout_ms : INT64_MAX / 2);
+	g->boot_ms = o->boot_timeout_ms;
+	g->booted = false;
 	g->job = (struct mx_job){ .argv = g->argv,
 				  .out = g->qemu_log,
 				  .err = g->qemu_log,

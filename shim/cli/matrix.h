@@ -135,6 +135,7 @@ struct mx_job {
 	void *data;
 	bool beside; /* runs without taking one of the slots */
 	/* Filled in: */
+	int64_t started; /* cli_now_ms() when it was spawned */
 	int status;	 /* wait(2) status word, -errno when it could not start */
 	bool timed_out;	 /* killed at timeout_ms */
 	bool ticked_out; /* killed because tick said so */

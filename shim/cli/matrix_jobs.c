@@ -39,7 +39,7 @@ static int job_start(struct mx_job *j, struct slot *s, struct pidshim_set *set)
 	posix_spawn_file_actions_addopen(&fa, 2, j->err ? j->err : "/dev/null",
 					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	s->job = j;
-	s->started = cli_now_ms();
+	s->started = j->started = cli_now_ms();
 	s->deadline = j->timeout_ms > 0 ? cli_deadline(j->timeout_ms) : INT64_MAX;
 	r = pidshim_spawnp(&s->h, j->argv[0], &fa, NULL, j->argv,
 			   j->envp ? j->envp : environ);
