@@ -72,13 +72,13 @@ mkdir -p "$cache/docker/apt-archives/partial"
 	n=0
 	while IFS= read -r cmd; do
 		n=$((n + 1))
-		how=
+		shown=$cmd
 		if [ "$quick" = 1 ] && [ "$cmd" = "make check" ]; then
 			# The same make check, without the valgrind suite.
 			cmd="ci/docker-check.sh"
-			how=" (quick: PIDSHIM_TEST_QUICK=1, every suite but check-valgrind)"
+			shown="make check (quick: PIDSHIM_TEST_QUICK=1, every suite but check-valgrind, through ci/docker-check.sh)"
 		fi
-		printf 'echo "=== README command %d: %s%s"\n' "$n" "$cmd" "$how"
+		printf 'echo "=== README command %d: %s"\n' "$n" "$shown"
 		printf '( %s ) && echo "readme-minimal: command %d passed" || { echo "readme-minimal: command %d failed"; exit 1; }\n' \
 			"$cmd" "$n" "$n"
 	done < "$logs/commands"
