@@ -10,6 +10,7 @@
 set -eu
 if [ "${PIDSHIM_VALGRIND:-1}" = 0 ]; then
 	# Ask make for the list instead of copying it here.
+	# shellcheck disable=SC2016 # $(CHECK_TARGETS) is for make, not the shell
 	all=$(printf 'docker-check-print:\n\t@echo $(CHECK_TARGETS)\n' |
 		make -s --no-print-directory -f Makefile -f - docker-check-print)
 	targets=

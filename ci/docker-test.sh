@@ -3,8 +3,9 @@
 #
 # `make docker-test`: proves the distro-QA Dockerfile on this machine
 # without any container registry.  The base image debian:bookworm is made
-# locally with `debootstrap --variant=minbase` (tarball cached) and
-# `podman import`ed under the name the Dockerfile's FROM uses, then the
+# locally with `debootstrap --variant=minbase` (ci/minbase.sh, tarball
+# cached) and `podman import`ed as localhost/debian:bookworm, which is
+# what the Dockerfile's short FROM name resolves to first, then the
 # image is built with `podman build --isolation=chroot --pull=never` (which
 # runs `make check` inside) and its default command (`pidshim probe --tap`
 # plus the selftests under every personality on this kernel) is run with
@@ -13,7 +14,8 @@
 # build step of a derived image instead, and the output says so.
 #
 # Environment: BUILD (default build), PIDSHIM_DOCKER_QUICK (1, default:
-# build with PIDSHIM_TEST_QUICK=1 and without valgrind), PIDSHIM_DEBIAN_MIRROR.
+# build with PIDSHIM_TEST_QUICK=1 and without valgrind), PIDSHIM_DEBIAN_MIRROR
+# (see ci/debian-mirror.sh).
 # Writes $BUILD/results/docker.count (the default command's counts) and
 # $BUILD/docker/*.log.
 set -eu
@@ -25,7 +27,7 @@ mkdir -p "$BUILD/results" "$BUILD/docker"
 res=$(cd "$BUILD/results" && pwd)
 logs=$(cd "$BUILD/docker" && pwd)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/pidshim/docker
-base=docker.io/library/debian:bookworm
+base=localhost/debian:bookworm
 image=localhost/pidshim-qa:latest
 quick=${PIDSHIM_DOCKER_QUICK:-1}
 t0=$(date +%s)
@@ -37,31 +39,11 @@ fail() {
 	exit 1
 }
 
-mirror=${PIDSHIM_DEBIAN_MIRROR:-$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
-	sed -n 's/^URIs:[[:space:]]*//p' | tr ' ' '\n' | grep -v -e security -e '^$' | head -n 1 || true)}
-mirror=${mirror:-http://deb.debian.org/debian}
-
 # --- the base image ---------------------------------------------------------
 if podman image exists "$base"; then
 	echo "docker-test: using the existing $base"
 else
-	tarball=$cache/debian-bookworm-minbase.tar
-	if [ ! -s "$tarball" ]; then
-		echo "docker-test: debootstrap --variant=minbase bookworm from $mirror"
-		mkdir -p "$cache"
-		root=$(mktemp -d "$cache/.root.XXXXXX")
-		if ! debootstrap --variant=minbase bookworm "$root" "$mirror" \
-			> "$logs/debootstrap.log" 2>&1; then
-			tail -n 20 "$logs/debootstrap.log" >&2
-			rm -rf "$root"
-			fail "debootstrap failed, see $logs/debootstrap.log"
-		fi
-		# What the official image also drops: caches and apt lists.
-		rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-		tar -C "$root" --numeric-owner -cf "$tarball.tmp" .
-		rm -rf "$root"
-		mv "$tarball.tmp" "$tarball"
-	fi
+	tarball=$("$here/minbase.sh" "$logs") || fail "no minimal Debian base (ci/minbase.sh)"
 	echo "docker-test: podman import $tarball as $base"
 	podman import --change 'CMD ["/bin/bash"]' "$tarball" "$base" > "$logs/import.log" 2>&1 ||
 		fail "podman import failed"

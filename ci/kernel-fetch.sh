@@ -5,20 +5,26 @@
 # and prints the path of its vmlinuz.  The kernel comes from the Debian
 # archive through apt, but with a private sources list, package lists and
 # archive cache under the cache dir, so the machine's own apt configuration
-# is never read for sources nor changed.  A kernel already in the cache is
-# used as it is: a second run downloads nothing (remove the suite's cache
-# dir to pick up a newer kernel).
+# is never changed (only the archive URI is read from it, by
+# debian-mirror.sh).  A kernel already in the cache is used as it is: a
+# second run downloads nothing (remove the suite's cache dir to pick up a
+# newer kernel).  Used by `pidshim matrix` (installed next to it) and so by
+# `make kernel-matrix`.
 #
-#   ci/kernel-fetch.sh SUITE          e.g. bullseye, bookworm, trixie, sid
+#   kernel-fetch.sh SUITE          e.g. bullseye, bookworm, trixie, sid
 #
-# Environment: PIDSHIM_DEBIAN_MIRROR overrides the archive URI (default: the
-# first one the machine's apt sources name, else deb.debian.org).
-# Cache layout: $XDG_CACHE_HOME/pidshim/kernels/<suite>/{vmlinuz,config,
-# release,package}; the apt state lives in .../kernels/apt/<suite>/.
+# Environment: PIDSHIM_DEBIAN_MIRROR (see debian-mirror.sh),
+# PIDSHIM_KERNEL_ARCH (Debian architecture, default amd64),
+# PIDSHIM_KERNEL_FLAVOUR (default cloud-$PIDSHIM_KERNEL_ARCH).
+# Cache layout: $XDG_CACHE_HOME/pidshim/kernels/<arch>/<suite>/{vmlinuz,
+# config,release,package}; the apt state lives in .../kernels/<arch>/apt/<suite>/.
 set -eu
 
 suite=${1:?usage: kernel-fetch.sh SUITE}
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/pidshim/kernels
+arch=${PIDSHIM_KERNEL_ARCH:-amd64}
+flavour=${PIDSHIM_KERNEL_FLAVOUR:-cloud-$arch}
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/pidshim/kernels/$arch
 kdir=$cache/$suite
 
 if [ -s "$kdir/vmlinuz" ] && [ -s "$kdir/release" ]; then
@@ -26,19 +32,11 @@ if [ -s "$kdir/vmlinuz" ] && [ -s "$kdir/release" ]; then
 	exit 0
 fi
 
-# The mirror the machine already uses (deb822 or one-line format), so a
-# machine behind a local mirror or proxy fetches from the same place.
-mirror=${PIDSHIM_DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-	mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		sed -n 's/^URIs:[[:space:]]*//p' | tr ' ' '\n' |
-		grep -v -e security -e '^$' | head -n 1 || true)
-fi
-if [ -z "$mirror" ]; then
-	mirror=$(sed -n 's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]*\)\{0,1\}\([^[:space:]]*\).*/\2/p' \
-		/etc/apt/sources.list 2>/dev/null | grep -v security | head -n 1 || true)
-fi
-mirror=${mirror:-http://deb.debian.org/debian}
+# The archive the machine's apt already uses (or PIDSHIM_DEBIAN_MIRROR).
+mirror=$("$here/debian-mirror.sh") || {
+	echo "kernel-fetch: $suite: cannot tell which Debian archive to fetch from" >&2
+	exit 1
+}
 
 adir=$cache/apt/$suite
 mkdir -p "$adir/lists/partial" "$adir/cache/archives/partial" "$adir/none" "$kdir"
@@ -47,7 +45,7 @@ echo "deb [trusted=yes] $mirror $suite main" > "$adir/sources.list"
 aptopts="-o Dir::Etc::sourcelist=$adir/sources.list -o Dir::Etc::sourceparts=-
 	-o Dir::State::Lists=$adir/lists -o Dir::Cache=$adir/cache
 	-o Dir::Etc::preferences=$adir/none -o Dir::Etc::preferencesparts=$adir/none
-	-o APT::Architecture=amd64 -o APT::Architectures=amd64 -o Debug::NoLocking=1
+	-o APT::Architecture=$arch -o APT::Architectures=$arch -o Debug::NoLocking=1
 	-o APT::Get::List-Cleanup=0 -o APT::Sandbox::User=root"
 
 echo "kernel-fetch: $suite: updating package list from $mirror" >&2
@@ -56,11 +54,11 @@ apt-get -qq $aptopts update >&2
 
 # The signed image (no -unsigned/-dbg suffix) of the highest ABI in the suite.
 # shellcheck disable=SC2086
-pkg=$(apt-cache $aptopts search --names-only '^linux-image-[0-9].*-cloud-amd64$' |
-	cut -d' ' -f1 | grep -E '^linux-image-[0-9][^ ]*-cloud-amd64$' |
+pkg=$(apt-cache $aptopts search --names-only "^linux-image-[0-9].*-$flavour\$" |
+	cut -d' ' -f1 | grep -E "^linux-image-[0-9][^ ]*-$flavour\$" |
 	sort -V | tail -n 1)
 if [ -z "$pkg" ]; then
-	echo "kernel-fetch: $suite: no linux-image-*-cloud-amd64 package found" >&2
+	echo "kernel-fetch: $suite: no linux-image-*-$flavour package found" >&2
 	exit 1
 fi
 
@@ -72,14 +70,17 @@ parts=$(apt-cache $aptopts depends "$pkg" | sed -n 's/^ *Depends: //p' |
 
 tmp=$(mktemp -d "$cache/.fetch-$suite.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-echo "kernel-fetch: $suite: downloading $pkg" $parts >&2
+echo "kernel-fetch: $suite: downloading $pkg $parts" >&2
 # shellcheck disable=SC2086
 (cd "$tmp" && apt-get -qq $aptopts download "$pkg" $parts >&2)
 for deb in "$tmp"/*.deb; do
 	dpkg -x "$deb" "$tmp/root"
 done
 # Old layout: /boot/vmlinuz-<release>; split layout: /usr/lib/modules/<release>/vmlinuz.
-vmlinuz=$(ls "$tmp"/root/boot/vmlinuz-* "$tmp"/root/usr/lib/modules/*/vmlinuz 2>/dev/null | head -n 1)
+vmlinuz=
+for f in "$tmp"/root/boot/vmlinuz-* "$tmp"/root/usr/lib/modules/*/vmlinuz; do
+	[ -f "$f" ] && vmlinuz=$f && break
+done
 if [ -z "$vmlinuz" ]; then
 	echo "kernel-fetch: $suite: no vmlinuz in $pkg $parts" >&2
 	exit 1

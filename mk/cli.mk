@@ -1,13 +1,21 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# The `pidshim` command (shim/cli/*.c: probe, run, wait, and the emulate
-# personalities) and its bats-core tests.
+# The `pidshim` command (shim/cli/*.c: probe, run, wait, the emulate
+# personalities and the matrix) and its bats-core tests.
 #   make cli            $(BUILD)/pidshim, linked against libpidshim.a
-#   make cli-static     $(BUILD)/static/pidshim, fully static, for the qemu
-#                       kernel matrix's busybox initramfs
+#   make cli-static     $(BUILD)/static/pidshim, fully static, for the
+#                       busybox initramfs of `pidshim matrix`
+#   make cli-libexec    $(BUILD)/libexec/pidshim: what `pidshim matrix`
+#                       needs beside qemu and busybox (the guest's /init,
+#                       the cell runner, the kernel fetcher, the static
+#                       pidshim under its architecture's name), laid out as
+#                       `make install` puts it in $(PKGLIBEXECDIR), so the
+#                       build tree's pidshim finds it next to itself
 #   make check-cli      selftests/cli/*.bats twice: with the backend the
 #                       library picks (suite "cli") and with
-#                       PIDSHIM_BACKEND=signalfd (suite "cli-signalfd");
+#                       PIDSHIM_BACKEND=signalfd (suite "cli-signalfd"),
+#                       then the qemu tests of `pidshim matrix` once (suite
+#                       "cli-matrix", selftests/cli/matrix-qemu.bats);
 #                       BATS_FILTER=regex runs a subset
 # The binary links libpidshim statically so it runs from the build tree
 # and under `pidshim emulate` without LD_LIBRARY_PATH; libseccomp is only
@@ -23,8 +31,17 @@ CLI_CFLAGS := $(CFLAGS_COMMON) -I$(INCDIR)
 CLI_LIBS := -lseccomp
 BATS ?= bats
 BATS_FILTER ?=
+LIBEXECDIR ?= $(PREFIX)/libexec
+PKGLIBEXECDIR ?= $(LIBEXECDIR)/pidshim
+# The guest architecture the static CLI serves: the compiler's target,
+# named as `uname -m` and `pidshim matrix --arch` name it.
+MATRIX_ARCH := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
+CLI_LIBEXEC := $(BUILD)/libexec/pidshim
+CLI_LIBEXEC_SCRIPTS := guest-init.sh matrix-run.sh kernel-fetch.sh debian-mirror.sh
+CLI_LIBEXEC_FILES := $(addprefix $(CLI_LIBEXEC)/,$(CLI_LIBEXEC_SCRIPTS)) \
+	$(CLI_LIBEXEC)/$(MATRIX_ARCH)/pidshim
 
-.PHONY: cli cli-static check-cli install-cli uninstall-cli
+.PHONY: cli cli-static cli-libexec check-cli install-cli uninstall-cli
 
 cli: $(CLI_BIN)
 
@@ -34,25 +51,46 @@ $(BUILD)/obj/cli $(BUILD)/obj/cli-static $(BUILD)/static:
 $(BUILD)/obj/cli/%.o: shim/cli/%.c $(CLI_HDRS) | $(BUILD)/obj/cli
 	$(CC) $(CLI_CFLAGS) -c -o $@ $<
 
+# Where an installed pidshim looks last for its libexec files.
+CLI_LIBEXEC_DEF := -DCLI_PKGLIBEXECDIR='"$(PKGLIBEXECDIR)"'
+$(BUILD)/obj/cli/matrix.o $(BUILD)/obj/cli-static/matrix.o: CLI_CFLAGS += $(CLI_LIBEXEC_DEF)
+
 $(CLI_BIN): $(CLI_OBJS) $(LIB_A)
 	$(CC) -o $@ $(CLI_OBJS) $(LIB_A) $(CLI_LIBS) $(LDFLAGS_COMMON)
 
 # Static: no sanitizers (they do not link statically) and no -fPIC needs.
 $(BUILD)/obj/cli-static/%.o: shim/cli/%.c $(CLI_HDRS) | $(BUILD)/obj/cli-static
-	$(CC) -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE -pthread -I$(INCDIR) -c -o $@ $<
+	$(CC) -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE -pthread -I$(INCDIR) \
+		$(if $(filter %/matrix.o,$@),$(CLI_LIBEXEC_DEF)) -c -o $@ $<
 
 cli-static: $(CLI_STATIC_BIN)
 
 $(CLI_STATIC_BIN): $(CLI_STATIC_OBJS) $(LIB_A) | $(BUILD)/static
 	$(CC) -static -pthread -o $@ $(CLI_STATIC_OBJS) $(LIB_A) $(CLI_LIBS)
 
+cli-libexec: $(CLI_LIBEXEC_FILES)
+
+$(CLI_LIBEXEC)/%.sh: ci/%.sh
+	install -D -m 0755 $< $@
+
+$(CLI_LIBEXEC)/$(MATRIX_ARCH)/pidshim: $(CLI_STATIC_BIN)
+	install -D -m 0755 $< $@
+
+# The suites that boot qemu guests run once, not once per backend.
+CLI_BATS_QEMU := selftests/cli/matrix-qemu.bats
+CLI_BATS := $(filter-out $(CLI_BATS_QEMU),$(sort $(wildcard selftests/cli/*.bats)))
+# A test that hangs (a regression keeping a pipe open) fails instead.
+BATS_TEST_TIMEOUT ?= 300
+
 # bats prints TAP; the counts come from it: "ok" lines with "# skip" are
 # skipped, the other "ok" lines passed, "not ok" failed.
+# $(1) suite name, $(2) environment, $(3) the .bats files.
 define cli_bats_run
 	@mkdir -p $(BUILD)/results
 	@echo "--- bats $(1)$(if $(2), ($(2)))"
 	@rc=0; env $(2) PIDSHIM=$(abspath $(CLI_BIN)) PIDSHIM_BUILD=$(abspath $(BUILD)) \
-		$(BATS) --tap $(if $(BATS_FILTER),--filter '$(BATS_FILTER)') selftests/cli \
+		BATS_TEST_TIMEOUT=$(BATS_TEST_TIMEOUT) \
+		$(BATS) --tap $(if $(BATS_FILTER),--filter '$(BATS_FILTER)') $(3) \
 		> $(BUILD)/results/$(1).tap 2>&1 || rc=$$?; \
 	cat $(BUILD)/results/$(1).tap; \
 	p=$$(grep -E '^ok ' $(BUILD)/results/$(1).tap | grep -vci '# skip' || true); \
@@ -64,29 +102,39 @@ define cli_bats_run
 	[ "$$f" = 0 ]
 endef
 
-check-cli: $(CLI_BIN)
+check-cli: $(CLI_BIN) $(CLI_LIBEXEC_FILES)
 	@rc=0; \
 	$(MAKE) --no-print-directory check-cli-default || rc=1; \
 	$(MAKE) --no-print-directory check-cli-signalfd || rc=1; \
+	$(MAKE) --no-print-directory check-cli-matrix || rc=1; \
 	exit $$rc
 
-.PHONY: check-cli-default check-cli-signalfd
-check-cli-default: $(CLI_BIN)
-	$(call cli_bats_run,cli,)
+.PHONY: check-cli-default check-cli-signalfd check-cli-matrix
+check-cli-default: $(CLI_BIN) $(CLI_LIBEXEC_FILES)
+	$(call cli_bats_run,cli,,$(CLI_BATS))
 
-check-cli-signalfd: $(CLI_BIN)
-	$(call cli_bats_run,cli-signalfd,PIDSHIM_BACKEND=signalfd)
+check-cli-signalfd: $(CLI_BIN) $(CLI_LIBEXEC_FILES)
+	$(call cli_bats_run,cli-signalfd,PIDSHIM_BACKEND=signalfd,$(CLI_BATS))
 
-install-cli: $(CLI_BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+# Boots TCG guests (bullseye, sid, bookworm from the kernel cache): ~30 s.
+check-cli-matrix: $(CLI_BIN) $(CLI_LIBEXEC_FILES)
+	$(call cli_bats_run,cli-matrix,,$(CLI_BATS_QEMU))
+
+install-cli: $(CLI_BIN) $(CLI_LIBEXEC_FILES)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(PKGLIBEXECDIR)/$(MATRIX_ARCH)
 	install -m 0755 $(CLI_BIN) $(DESTDIR)$(BINDIR)/pidshim
+	install -m 0755 $(addprefix $(CLI_LIBEXEC)/,$(CLI_LIBEXEC_SCRIPTS)) $(DESTDIR)$(PKGLIBEXECDIR)/
+	install -m 0755 $(CLI_LIBEXEC)/$(MATRIX_ARCH)/pidshim $(DESTDIR)$(PKGLIBEXECDIR)/$(MATRIX_ARCH)/
 	install -m 0644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 
 uninstall-cli:
-	rm -f $(DESTDIR)$(BINDIR)/pidshim
+	rm -f $(DESTDIR)$(BINDIR)/pidshim $(DESTDIR)$(PKGLIBEXECDIR)/$(MATRIX_ARCH)/pidshim
+	for f in $(CLI_LIBEXEC_SCRIPTS); do rm -f $(DESTDIR)$(PKGLIBEXECDIR)/$$f; done
+	-rmdir $(DESTDIR)$(PKGLIBEXECDIR)/$(MATRIX_ARCH) $(DESTDIR)$(PKGLIBEXECDIR)
 	for f in man/man1/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$f); done
 
-ALL_TARGETS += cli
+ALL_TARGETS += cli cli-libexec
 CHECK_TARGETS += check-cli
 INSTALL_TARGETS += install-cli
 UNINSTALL_TARGETS += uninstall-cli

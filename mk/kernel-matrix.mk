@@ -2,10 +2,11 @@
 #
 # Real kernels: `make kernel-matrix` boots Debian kernels under qemu and runs
 # the static selftests under every personality on each (and on the host
-# kernel), `make docker-test` builds and runs the distro-QA container image.
-# Neither is in CHECK_TARGETS: they are slow and .ci/run calls them after
-# `make check`; both write their counts into $(BUILD)/results so the final
-# summary adds them up.
+# kernel) through `pidshim matrix`; `make docker-test` builds and runs the
+# distro-QA container image; `make readme-minimal` runs the README's quick
+# start in a minimal Debian 12 chroot.  None is in CHECK_TARGETS: they are
+# slow and .ci/run calls them after `make check`; each writes its counts
+# into $(BUILD)/results so the final summary adds them up.
 #
 #   make kernel-matrix                          bullseye bookworm trixie sid + host
 #   make kernel-matrix KERNEL_SUITES=bullseye KM_HOST=0   one kernel (CI job matrix)
@@ -17,10 +18,10 @@ KERNEL_SUITES ?= bullseye bookworm trixie sid
 KERNELS ?=
 KM_HOST ?= 1
 
-.PHONY: kernel-matrix kernel-fetch docker-test
+.PHONY: kernel-matrix kernel-fetch docker-test readme-minimal
 
 kernel-matrix: check-deps
-	@$(MAKE) --no-print-directory selftests-static cli-static
+	@$(MAKE) --no-print-directory selftests-static cli cli-libexec
 	BUILD=$(BUILD) KERNEL_SUITES="$(KERNEL_SUITES)" KERNELS="$(KERNELS)" \
 		KM_HOST=$(KM_HOST) ci/kernel-matrix.sh
 
@@ -29,3 +30,8 @@ kernel-fetch:
 
 docker-test: check-deps
 	BUILD=$(BUILD) ci/docker-test.sh
+
+# The README's quick start in a minimal Debian 12 chroot, in the README's
+# order; PIDSHIM_README_QUICK=0 for the full make check inside.
+readme-minimal: check-deps
+	BUILD=$(BUILD) ci/readme-minimal.sh

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libFuzzer harness: the CLI's pidshim_parse_duration() (shim/cli/parse.c)
+ * libFuzzer harness: the CLI's cli_parse_duration() (shim/cli/parse.c)
  * against an independent oracle.  The oracle implements the grammar of
  * parse.h (DIGITS ["." DIGITS] [ms|s|m|h|d], or "." DIGITS [unit]) and
  * computes the exact result with digit-by-digit long multiplication, so a
@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(s, data, size);
 	s[size] = 0;
-	rc = pidshim_parse_duration(s, &got, &why);
+	rc = cli_parse_duration(s, &got, &why);
 	orc = oracle(s, &want);
 	if (rc != orc || (!rc && got != want) || (rc && got != -12345) || (rc && !why)) {
 		fprintf(stderr, "parse_duration(\"%s\") = %d, %lld; oracle %d, %lld%s\n", s, rc,

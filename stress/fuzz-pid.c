@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libFuzzer harness: the CLI's pidshim_parse_pid() (shim/cli/parse.c)
+ * libFuzzer harness: the CLI's cli_parse_pid() (shim/cli/parse.c)
  * against the grammar of parse.h: decimal digits only, 1 ..
- * PIDSHIM_PID_MAX_LIMIT; all digits but too large is -ERANGE, anything
+ * CLI_PID_MAX_LIMIT; all digits but too large is -ERANGE, anything
  * else -EINVAL.  *pid must be untouched on failure and *why set.
  */
 #include <errno.h>
@@ -26,12 +26,12 @@ static int oracle(const char *s, pid_t *pid)
 	for (p = s; *p; p++) {
 		if (*p < '0' || *p > '9')
 			return -EINVAL;
-		if (n <= PIDSHIM_PID_MAX_LIMIT)
+		if (n <= CLI_PID_MAX_LIMIT)
 			n = n * 10 + (unsigned)(*p - '0');
 	}
 	if (n == 0)
 		return -EINVAL;
-	if (n > PIDSHIM_PID_MAX_LIMIT)
+	if (n > CLI_PID_MAX_LIMIT)
 		return -ERANGE;
 	*pid = (pid_t)n;
 	return 0;
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(s, data, size);
 	s[size] = 0;
-	rc = pidshim_parse_pid(s, &got, &why);
+	rc = cli_parse_pid(s, &got, &why);
 	orc = oracle(s, &want);
 	if (rc != orc || (!rc && got != want) || (rc && got != -12345) || (rc && !why)) {
 		fprintf(stderr, "parse_pid(\"%s\") = %d, %d; oracle %d, %d\n", s, rc, got, orc, want);

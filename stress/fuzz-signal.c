@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libFuzzer harness: the CLI's pidshim_parse_signal() and
- * pidshim_signal_name() (shim/cli/parse.c).  The oracle takes its names
+ * libFuzzer harness: the CLI's cli_parse_signal() and
+ * cli_signal_name() (shim/cli/parse.c).  The oracle takes its names
  * from glibc's sigabbrev_np() plus the documented aliases (IOT, CLD, POLL,
  * IO) and RTMIN[+N] / RTMAX[-N], so it is independent of the CLI's table.
  * Every accepted signal must also survive a round trip through
- * pidshim_signal_name().
+ * cli_signal_name().
  */
 #include <errno.h>
 #include <signal.h>
@@ -99,8 +99,8 @@ static void check_name(int sig)
 	char buf[32];
 	int back = -1;
 
-	pidshim_signal_name(sig, buf, sizeof(buf));
-	if (pidshim_parse_signal(buf, &back, NULL) || back != sig) {
+	cli_signal_name(sig, buf, sizeof(buf));
+	if (cli_parse_signal(buf, &back, NULL) || back != sig) {
 		fprintf(stderr, "signal %d is named \"%s\", which parses back to %d\n", sig, buf, back);
 		abort();
 	}
@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memcpy(s, data, size);
 	s[size] = 0;
-	rc = pidshim_parse_signal(s, &got, &why);
+	rc = cli_parse_signal(s, &got, &why);
 	orc = oracle(s, &want);
 	if (rc != orc || (!rc && got != want) || (rc && got != -12345) || (rc && !why)) {
 		fprintf(stderr, "parse_signal(\"%s\") = %d, %d; oracle %d, %d\n", s, rc, got, orc, want);

@@ -98,3 +98,43 @@ assert_exit() {
 			"$status" "$1" "$output" "${stderr-}")"
 	fi
 }
+
+# A token unique to this test, for command lines that must be found again.
+unique_token() {
+	echo "$$${RANDOM}${RANDOM}"
+}
+
+# PIDs of live (not zombie) processes whose command line holds $1.  Bash
+# builtins only: a fork per process would make the walk slower than the
+# lifetime of what it looks for.
+alive_with() {
+	local f pid stat parts
+	for f in /proc/[0-9]*/cmdline; do
+		pid=${f#/proc/}
+		pid=${pid%/cmdline}
+		{ mapfile -d '' -t parts < "$f"; } 2> /dev/null || continue
+		[[ "${parts[*]}" == *"$1"* ]] || continue
+		{ read -r stat < "/proc/$pid/stat"; } 2> /dev/null || continue
+		stat=${stat##*) }
+		[ "${stat%% *}" = Z ] || echo "$pid"
+	done
+}
+
+# Fail (after killing them) if processes holding token $1 still run.
+assert_none_alive() {
+	local left p
+	left=$(alive_with "$1")
+	[ -z "$left" ] && return 0
+	for p in $left; do
+		echo "left running: $p $(tr '\0' ' ' < "/proc/$p/cmdline" 2> /dev/null)" >&2
+		kill -KILL "$p" 2> /dev/null || true
+	done
+	fail "processes left running: $left"
+}
+
+# Elapsed ms since $1 must stay below $2 ms (+ 500 ms slack, times
+# PIDSHIM_TEST_SLOW where a slow machine widens the bounds).
+assert_within() {
+	local elapsed=$(($(now_ms) - $1)) bound=$(($2 + 500 * ${PIDSHIM_TEST_SLOW:-1}))
+	[ "$elapsed" -lt "$bound" ] || fail "took $elapsed ms, bound $bound ms"
+}

@@ -359,3 +359,95 @@ sig_summary() {
 		assert_usage_error "bad signal '$s'"
 	done
 }
+
+# The whole tree on a timeout (the grandchildren, the descendants that
+# left CMD's process group, the double-forked daemons): each returns within
+# timeout + kill-after + 0.5 s with its output captured by $(...), which a
+# grandchild still holding the pipe would block, and leaves nothing running.
+# The time-outs leave the shell scripts time to start their children even
+# on a loaded machine.
+
+@test "run --timeout: a TERM-ignoring shell and its grandchild are both stopped" {
+	tok=$(unique_token)
+	start=$(now_ms)
+	out=$("$PIDSHIM" run --timeout 0.5 --kill-after 0.3 -- sh -c 'trap "" TERM; sleep "5.$1"' "sh-$tok" "$tok") || rc=$?
+	assert_within "$start" 800
+	assert_equal "${rc-0}" 137
+	assert_none_alive "$tok"
+}
+
+@test "run --timeout: the signal reaches a grandchild in CMD's group, the shell ignoring it finishes" {
+	tok=$(unique_token)
+	start=$(now_ms)
+	out=$("$PIDSHIM" run --timeout 0.5 --kill-after 5 -- sh -c 'sleep "5.$1" & trap "" TERM; wait $!; echo "grandchild ended"' "sh-$tok" "$tok") || rc=$?
+	assert_within "$start" 500
+	assert_equal "${rc-0}" 124
+	assert_equal "$out" "grandchild ended"
+	assert_none_alive "$tok"
+}
+
+@test "run --timeout: a setsid grandchild gets the signal, then KILL" {
+	tok=$(unique_token)
+	term="$BATS_TEST_TMPDIR/term"
+	start=$(now_ms)
+	# The first grandchild notes the TERM and ends; the second ignores it.
+	out=$("$PIDSHIM" run --json --timeout 0.5 --kill-after 0.3 -- sh -c '
+		setsid sh -c "trap \"echo got-term > $2; exit 0\" TERM; while :; do sleep 0.05; done" "a-$1" &
+		setsid sh -c "trap \"\" TERM; sleep 5.$1" "b-$1" &
+		trap "" TERM; wait' "sh-$tok" "$tok" "$term") || rc=$?
+	assert_within "$start" 800
+	assert_equal "${rc-0}" 137
+	assert_equal "$(cat "$term")" got-term
+	assert_json "$out"
+	output=$out
+	assert_equal "$(jqo .kill_sent)" true
+	assert_equal "$(jqo .descendants.left_running)" 0
+	assert_none_alive "$tok"
+}
+
+@test "run --timeout: a double-forked daemon holding the output is killed and reaped" {
+	tok=$(unique_token)
+	start=$(now_ms)
+	out=$("$PIDSHIM" run --json --timeout 0.5 --kill-after 0.3 -- sh -c '
+		(setsid sh -c "trap \"\" TERM; while :; do sleep 0.1; done" "daemon-$1" &)
+		sleep "5.$1"' "sh-$tok" "$tok") || rc=$?
+	assert_within "$start" 800
+	assert_equal "${rc-0}" 124
+	assert_json "$out"
+	output=$out
+	assert_equal "$(jqo .kill_sent)" true
+	assert_equal "$(jqo .descendants.process_group)" true
+	run jq -e '.descendants.reaped >= 1' <<< "$out"
+	assert_success
+	assert_none_alive "$tok"
+}
+
+@test "run --timeout: only CMD's descendants are signalled, not pidshim's own process group" {
+	run bash -c 'trap "echo parent-hit" TERM; "$PIDSHIM" run --timeout 0.2 -- sleep 30; echo "rc=$?"'
+	assert_success
+	assert_output "rc=124"
+}
+
+@test "run --foreground: only CMD is signalled, as with timeout(1)" {
+	tok=$(unique_token)
+	run "$PIDSHIM" run --json --foreground --timeout 1 -- sh -c 'sleep "30.$1" > /dev/null 2>&1 & wait' "sh-$tok" "$tok"
+	assert_equal "$status" 124
+	assert_equal "$(jqo .descendants.process_group)" false
+	left=$(alive_with "$tok")
+	[ -n "$left" ] || fail "the grandchild was signalled under --foreground"
+	kill $left 2> /dev/null || true
+}
+
+@test "run --json: the rusage of descendants pidshim reaped is reported" {
+	done_file="$BATS_TEST_TMPDIR/done"
+	# An orphan (double fork) burns CPU, then CMD ends: pidshim, its
+	# subreaper, reaped it.
+	run -0 "$PIDSHIM" run --json -- sh -c '
+		( (perl -e "1 while (times)[0] < 0.25"; touch "$1") & )
+		while [ ! -e "$1" ]; do sleep 0.05; done; sleep 0.5' sh "$done_file"
+	assert_json
+	run jq -e '.descendants.reaped >= 1 and
+		.descendants.rusage.user_sec + .descendants.rusage.system_sec >= 0.2 and
+		.rusage.user_sec < 0.2 and .descendants.left_running == 0' <<< "$output"
+	assert_success
+}

@@ -19,14 +19,14 @@ load helper
 @test "--help lists every command and exits 0" {
 	run -0 --separate-stderr "$PIDSHIM" --help
 	assert_line --partial "Usage: pidshim COMMAND"
-	for cmd in probe run wait emulate; do
+	for cmd in probe run wait emulate matrix; do
 		assert_line --regexp "^  $cmd "
 	done
 	assert_equal "$stderr" ""
 }
 
 @test "each subcommand has --help and -h (exit 0, usage on stdout)" {
-	for cmd in probe run wait emulate; do
+	for cmd in probe run wait emulate matrix; do
 		run -0 --separate-stderr "$PIDSHIM" "$cmd" --help
 		assert_line --index 0 --partial "Usage: pidshim $cmd"
 		assert_equal "$stderr" ""
@@ -71,8 +71,8 @@ load helper
 	assert_equal "$stderr" ""
 	# Very long lines and squeezed spaces, so phrases are not broken.
 	run -0 bash -c 'groff -man -t -Tutf8 -P-cbou -rLL=1000n "$1" | tr -s " "' sh "$page"
-	for word in "pidshim probe" "pidshim run" "pidshim wait" "pidshim emulate" \
-		124 125 126 127 137 "--kill-after" "--timeout" "--signal" "--any" \
+	for word in "pidshim probe" "pidshim run" "pidshim wait" "pidshim emulate" "pidshim matrix" \
+		124 125 126 127 137 "--kill-after" "--timeout" "--signal" "--any" "--foreground" left_running \
 		"--json" "--tap" PIDFD_INFO_EXIT max_rss_kb user_sec core_dumped timed_out \
 		PIDSHIM_BACKEND; do
 		assert_output --partial "$word"

@@ -8,22 +8,17 @@
  * bad usage; otherwise the exit code is CMD's own, since CMD replaces us.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "pidshim.h"
 #include "personality.h"
 
-int pidshim_cmd_emulate(int argc, char **argv);
-
-#define EXIT_USAGE 2
-#define EXIT_CANCELED 125
-#define EXIT_CANNOT_INVOKE 126
-#define EXIT_ENOENT 127
-
+/* The help text, laid out as printed. */
+/* clang-format off */
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -43,37 +38,25 @@ static void usage(FILE *f)
 		"CMD's own; 125 the filter could not be installed; 126 CMD could not\n"
 		"be run; 127 CMD not found; 2 bad usage.  See pidshim-emulate(1).\n");
 }
-
-/* One line on stderr, exit code 2. */
-__attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("pidshim emulate: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (try 'pidshim emulate --help')\n", stderr);
-	return EXIT_USAGE;
-}
+/* clang-format on */
 
 static const struct personality *lookup_or_complain(const char *name)
 {
 	const struct personality *p = personality_lookup(name);
 
 	if (!p)
-		bad_usage("unknown personality '%s', see --list", name);
+		cli_usage_error("emulate", "unknown personality '%s', see --list", name);
 	return p;
 }
 
-int pidshim_cmd_emulate(int argc, char **argv)
+int cli_cmd_emulate(int argc, char **argv)
 {
 	const struct personality *p;
 	int i = 1;
 	int rc;
 
 	if (argc < 2)
-		return bad_usage("%s", "missing personality name");
+		return cli_usage_error("emulate", "missing personality name");
 
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
@@ -81,20 +64,26 @@ int pidshim_cmd_emulate(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "-l") || !strcmp(argv[1], "--list")) {
 		if (argc > 2)
-			return bad_usage("unexpected argument '%s' after --list", argv[2]);
+			return cli_usage_error("emulate",
+					       "unexpected argument '%s' after --list",
+					       argv[2]);
 		personality_print_table(stdout);
 		return fflush(stdout) ? 1 : 0;
 	}
 	if (!strcmp(argv[1], "--names")) {
 		if (argc > 2)
-			return bad_usage("unexpected argument '%s' after --names", argv[2]);
+			return cli_usage_error("emulate",
+					       "unexpected argument '%s' after --names",
+					       argv[2]);
 		for (size_t k = 0; (p = personality_get(k)); k++)
 			printf("%s\n", p->name);
 		return fflush(stdout) ? 1 : 0;
 	}
 	if (!strcmp(argv[1], "--expected-backend")) {
 		if (argc != 3)
-			return bad_usage("%s", "--expected-backend takes one personality name");
+			return cli_usage_error(
+				"emulate",
+				"--expected-backend takes one personality name");
 		p = lookup_or_complain(argv[2]);
 		if (!p)
 			return EXIT_USAGE;
@@ -102,9 +91,9 @@ int pidshim_cmd_emulate(int argc, char **argv)
 		return fflush(stdout) ? 1 : 0;
 	}
 	if (argv[1][0] == '-' && strcmp(argv[1], "--") != 0)
-		return bad_usage("unknown option '%s'", argv[1]);
+		return cli_usage_error("emulate", "unknown option '%s'", argv[1]);
 	if (!strcmp(argv[1], "--"))
-		return bad_usage("%s", "missing personality name before '--'");
+		return cli_usage_error("emulate", "missing personality name before '--'");
 
 	p = lookup_or_complain(argv[i++]);
 	if (!p)
@@ -112,7 +101,9 @@ int pidshim_cmd_emulate(int argc, char **argv)
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
 	if (i >= argc)
-		return bad_usage("missing command to run under personality '%s'", p->name);
+		return cli_usage_error("emulate",
+				       "missing command to run under personality '%s'",
+				       p->name);
 
 	rc = personality_apply(p->name);
 	if (rc < 0) {
@@ -120,10 +111,13 @@ int pidshim_cmd_emulate(int argc, char **argv)
 		const char *hint = "";
 
 		if (rc == -EPERM || rc == -EACCES)
-			hint = " (seccomp is refused here, e.g. by a container's own filter)";
+			hint = " (seccomp is refused here, e.g. by a container's own "
+			       "filter)";
 		else if (rc == -ENOSYS || rc == -EINVAL)
 			hint = " (this kernel lacks seccomp filters)";
-		fprintf(stderr, "pidshim emulate: cannot install the seccomp filter of '%s': %s%s\n",
+		fprintf(stderr,
+			"pidshim emulate: cannot install the seccomp filter of '%s': "
+			"%s%s\n",
 			p->name, strerror(-rc), hint);
 		return EXIT_CANCELED;
 	}

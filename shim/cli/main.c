@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * main.c - the `pidshim` command: dispatches to the subcommands (probe,
- * run, wait, emulate) and answers --help and --version.  Also puts
+ * run, wait, emulate, matrix) and answers --help and --version.  Also puts
  * SIGCHLD back to its default first: a shell or service manager may have
  * started us with it ignored, which makes the kernel auto-reap our
  * children and would turn every exit status into ECHILD.
@@ -13,6 +13,8 @@
 #include "cli.h"
 #include "pidshim.h"
 
+/* The help text, laid out as printed. */
+/* clang-format off */
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -26,12 +28,14 @@ static void usage(FILE *f)
 		"  run [OPTION...] -- CMD...  run CMD with a timeout, report its exit\n"
 		"  wait [OPTION...] PID...    wait for any processes to exit\n"
 		"  emulate NAME -- CMD...     run CMD as if on an older kernel\n"
+		"  matrix [OPTION...] -- TEST...  run TEST on real kernels under qemu\n"
 		"\n"
 		"  -h, --help      this text ('pidshim COMMAND --help' for a command)\n"
 		"  -V, --version   print the version\n"
 		"\n"
 		"Exit status: see each command; 2 means bad usage.  See pidshim(1).\n");
 }
+/* clang-format on */
 
 int main(int argc, char **argv)
 {
@@ -45,13 +49,15 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[1];
 	if (!strcmp(cmd, "probe"))
-		return pidshim_cmd_probe(argc - 1, argv + 1);
+		return cli_cmd_probe(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
-		return pidshim_cmd_run(argc - 1, argv + 1);
+		return cli_cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "wait"))
-		return pidshim_cmd_wait(argc - 1, argv + 1);
+		return cli_cmd_wait(argc - 1, argv + 1);
 	if (!strcmp(cmd, "emulate"))
-		return pidshim_cmd_emulate(argc - 1, argv + 1);
+		return cli_cmd_emulate(argc - 1, argv + 1);
+	if (!strcmp(cmd, "matrix"))
+		return cli_cmd_matrix(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

@@ -31,7 +31,7 @@ static void set_why(const char **why, const char *text)
 		*why = text;
 }
 
-int pidshim_parse_duration(const char *s, int64_t *ms, const char **why)
+int cli_parse_duration(const char *s, int64_t *ms, const char **why)
 {
 	const char *p = s, *frac = NULL, *frac_end = NULL;
 	uint64_t ip = 0, unit, total, part = 0;
@@ -114,25 +114,45 @@ static const struct {
 	int sig;
 } signal_names[] = {
 	/* The canonical name of each number comes first. */
-	{ "HUP", SIGHUP },	 { "INT", SIGINT },	  { "QUIT", SIGQUIT },
-	{ "ILL", SIGILL },	 { "TRAP", SIGTRAP },	  { "ABRT", SIGABRT },
-	{ "BUS", SIGBUS },	 { "FPE", SIGFPE },	  { "KILL", SIGKILL },
-	{ "USR1", SIGUSR1 },	 { "SEGV", SIGSEGV },	  { "USR2", SIGUSR2 },
-	{ "PIPE", SIGPIPE },	 { "ALRM", SIGALRM },	  { "TERM", SIGTERM },
+	{ "HUP", SIGHUP },
+	{ "INT", SIGINT },
+	{ "QUIT", SIGQUIT },
+	{ "ILL", SIGILL },
+	{ "TRAP", SIGTRAP },
+	{ "ABRT", SIGABRT },
+	{ "BUS", SIGBUS },
+	{ "FPE", SIGFPE },
+	{ "KILL", SIGKILL },
+	{ "USR1", SIGUSR1 },
+	{ "SEGV", SIGSEGV },
+	{ "USR2", SIGUSR2 },
+	{ "PIPE", SIGPIPE },
+	{ "ALRM", SIGALRM },
+	{ "TERM", SIGTERM },
 #ifdef SIGSTKFLT
 	{ "STKFLT", SIGSTKFLT },
 #endif
-	{ "CHLD", SIGCHLD },	 { "CONT", SIGCONT },	  { "STOP", SIGSTOP },
-	{ "TSTP", SIGTSTP },	 { "TTIN", SIGTTIN },	  { "TTOU", SIGTTOU },
-	{ "URG", SIGURG },	 { "XCPU", SIGXCPU },	  { "XFSZ", SIGXFSZ },
-	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },	  { "WINCH", SIGWINCH },
+	{ "CHLD", SIGCHLD },
+	{ "CONT", SIGCONT },
+	{ "STOP", SIGSTOP },
+	{ "TSTP", SIGTSTP },
+	{ "TTIN", SIGTTIN },
+	{ "TTOU", SIGTTOU },
+	{ "URG", SIGURG },
+	{ "XCPU", SIGXCPU },
+	{ "XFSZ", SIGXFSZ },
+	{ "VTALRM", SIGVTALRM },
+	{ "PROF", SIGPROF },
+	{ "WINCH", SIGWINCH },
 	{ "IO", SIGIO },
 #ifdef SIGPWR
 	{ "PWR", SIGPWR },
 #endif
 	{ "SYS", SIGSYS },
 	/* Aliases: accepted, never printed. */
-	{ "IOT", SIGABRT },	 { "CLD", SIGCHLD },	  { "POLL", SIGIO },
+	{ "IOT", SIGABRT },
+	{ "CLD", SIGCHLD },
+	{ "POLL", SIGIO },
 };
 
 #define N_SIGNAL_NAMES (sizeof(signal_names) / sizeof(signal_names[0]))
@@ -177,7 +197,7 @@ static int parse_rt(const char *s, int *sig)
 	return 0;
 }
 
-int pidshim_parse_signal(const char *s, int *sig, const char **why)
+int cli_parse_signal(const char *s, int *sig, const char **why)
 {
 	const char *name;
 	int n = 0;
@@ -189,7 +209,8 @@ int pidshim_parse_signal(const char *s, int *sig, const char **why)
 	if (is_digit(*s)) {
 		for (const char *p = s; *p; p++) {
 			if (!is_digit(*p)) {
-				set_why(why, "unknown signal (use a name like TERM or a number)");
+				set_why(why, "unknown signal (use a name like TERM or a "
+					     "number)");
 				return -EINVAL;
 			}
 			n = n * 10 + (*p - '0');
@@ -226,7 +247,7 @@ int pidshim_parse_signal(const char *s, int *sig, const char **why)
 	return -EINVAL;
 }
 
-const char *pidshim_signal_name(int sig, char *buf, size_t size)
+const char *cli_signal_name(int sig, char *buf, size_t size)
 {
 	for (size_t i = 0; i < N_SIGNAL_NAMES; i++) {
 		if (signal_names[i].sig == sig) {
@@ -245,7 +266,7 @@ const char *pidshim_signal_name(int sig, char *buf, size_t size)
 	return buf;
 }
 
-int pidshim_parse_pid(const char *s, pid_t *pid, const char **why)
+int cli_parse_pid(const char *s, pid_t *pid, const char **why)
 {
 	long n = 0;
 
@@ -263,7 +284,7 @@ int pidshim_parse_pid(const char *s, pid_t *pid, const char **why)
 			return -EINVAL;
 		}
 		n = n * 10 + (*p - '0');
-		if (n > PIDSHIM_PID_MAX_LIMIT) {
+		if (n > CLI_PID_MAX_LIMIT) {
 			/* Keep scanning: "99999999x" is garbage, not "too large". */
 			for (p++; *p; p++) {
 				if (!is_digit(*p)) {

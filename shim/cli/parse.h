@@ -16,10 +16,10 @@
 #include <sys/types.h>
 
 /* The largest PID Linux can hand out (PID_MAX_LIMIT on 64-bit kernels). */
-#define PIDSHIM_PID_MAX_LIMIT 4194304
+#define CLI_PID_MAX_LIMIT 4194304
 
 /*
- * pidshim_parse_duration - a duration in milliseconds.
+ * cli_parse_duration - a duration in milliseconds.
  *
  * Grammar: DIGITS [ "." DIGITS ] [ UNIT ], or "." DIGITS [ UNIT ]; UNIT is
  * "ms", "s" (the default), "m", "h" or "d".  No sign, no spaces, no
@@ -30,10 +30,10 @@
  *   -EINVAL  empty, negative, garbage, unknown unit
  *   -ERANGE  does not fit in 64-bit milliseconds
  */
-int pidshim_parse_duration(const char *s, int64_t *ms, const char **why);
+int cli_parse_duration(const char *s, int64_t *ms, const char **why);
 
 /*
- * pidshim_parse_signal - a signal number from a name or a number.
+ * cli_parse_signal - a signal number from a name or a number.
  *
  * Accepts names with or without "SIG", in any case ("TERM", "sigterm"),
  * the aliases IOT, CLD and POLL, RTMIN, RTMAX, RTMIN+N, RTMAX-N, and
@@ -41,23 +41,23 @@ int pidshim_parse_duration(const char *s, int64_t *ms, const char **why);
  *
  * Returns 0 and sets *sig, or -EINVAL with *why.
  */
-int pidshim_parse_signal(const char *s, int *sig, const char **why);
+int cli_parse_signal(const char *s, int *sig, const char **why);
 
 /*
- * pidshim_signal_name - the name of sig without the "SIG" prefix ("TERM",
+ * cli_signal_name - the name of sig without the "SIG" prefix ("TERM",
  * "RTMIN+3") written to buf, or the number when it has no name.
  * Returns buf.
  */
-const char *pidshim_signal_name(int sig, char *buf, size_t size);
+const char *cli_signal_name(int sig, char *buf, size_t size);
 
 /*
- * pidshim_parse_pid - a process ID: decimal digits only, 1 ..
- * PIDSHIM_PID_MAX_LIMIT.
+ * cli_parse_pid - a process ID: decimal digits only, 1 ..
+ * CLI_PID_MAX_LIMIT.
  *
  * Returns 0 and sets *pid, or
  *   -EINVAL  empty, non-numeric, negative, or 0
  *   -ERANGE  larger than any PID Linux can have
  */
-int pidshim_parse_pid(const char *s, pid_t *pid, const char **why);
+int cli_parse_pid(const char *s, pid_t *pid, const char **why);
 
 #endif /* PIDSHIM_CLI_PARSE_H */

@@ -39,19 +39,20 @@
  * the struct size from _IOC_SIZE (64 bytes in version 0, larger later), so
  * the filter compares direction, type and number and ignores the size.
  */
-#define PERS_IOC_NRBITS 8
-#define PERS_IOC_TYPEBITS 8
-#define PERS_IOC_SIZEBITS 14
+#define PERS_IOC_NRBITS	   8
+#define PERS_IOC_TYPEBITS  8
+#define PERS_IOC_SIZEBITS  14
 #define PERS_IOC_TYPESHIFT PERS_IOC_NRBITS
 #define PERS_IOC_SIZESHIFT (PERS_IOC_TYPESHIFT + PERS_IOC_TYPEBITS)
-#define PERS_IOC_DIRSHIFT (PERS_IOC_SIZESHIFT + PERS_IOC_SIZEBITS)
-#define PERS_IOC_RW 3u /* _IOC_READ | _IOC_WRITE on x86, arm, riscv, s390 */
-#define PERS_IOC(dir, type, nr, size)                                              \
-	(((uint32_t)(dir) << PERS_IOC_DIRSHIFT) | ((uint32_t)(type) << PERS_IOC_TYPESHIFT) | \
-	 ((uint32_t)(nr)) | ((uint32_t)(size) << PERS_IOC_SIZESHIFT))
+#define PERS_IOC_DIRSHIFT  (PERS_IOC_SIZESHIFT + PERS_IOC_SIZEBITS)
+#define PERS_IOC_RW	   3u /* _IOC_READ | _IOC_WRITE on x86, arm, riscv, s390 */
+#define PERS_IOC(dir, type, nr, size)                                  \
+	(((uint32_t)(dir) << PERS_IOC_DIRSHIFT) |                      \
+	 ((uint32_t)(type) << PERS_IOC_TYPESHIFT) | ((uint32_t)(nr)) | \
+	 ((uint32_t)(size) << PERS_IOC_SIZESHIFT))
 #define PERS_PIDFD_INFO_SIZE_VER0 64
-#define PERS_PIDFD_GET_INFO PERS_IOC(PERS_IOC_RW, 0xFF, 11, PERS_PIDFD_INFO_SIZE_VER0)
-#define PERS_IOC_SIZE_MASK (((1u << PERS_IOC_SIZEBITS) - 1) << PERS_IOC_SIZESHIFT)
+#define PERS_PIDFD_GET_INFO	  PERS_IOC(PERS_IOC_RW, 0xFF, 11, PERS_PIDFD_INFO_SIZE_VER0)
+#define PERS_IOC_SIZE_MASK	  (((1u << PERS_IOC_SIZEBITS) - 1) << PERS_IOC_SIZESHIFT)
 
 /*
  * clone()'s flags are its first argument, except on the CLONE_BACKWARDS2
@@ -64,10 +65,10 @@
 #endif
 
 enum cond {
-	COND_ALWAYS,   /* every call */
-	COND_EQ32,     /* (uint32_t)arg == value */
-	COND_ANY_BIT,  /* any bit of value set in (uint32_t)arg or arg */
-	COND_MASKED,   /* (arg & mask) == value */
+	COND_ALWAYS,  /* every call */
+	COND_EQ32,    /* (uint32_t)arg == value */
+	COND_ANY_BIT, /* any bit of value set in (uint32_t)arg or arg */
+	COND_MASKED,  /* (arg & mask) == value */
 };
 
 /* The facts a filter can emulate; one bit each in personality.facts. */
@@ -99,11 +100,14 @@ struct fact {
 	unsigned int bit;
 	const char *since; /* the kernel that brought the feature */
 	const char *what;  /* for --list */
-	int err;           /* errno to answer; 0: SECCOMP_RET_TRAP (SIGSYS) */
+	int err;	   /* errno to answer; 0: SECCOMP_RET_TRAP (SIGSYS) */
 	struct fact_rule rules[3];
 };
 
-#define RULE_ALWAYS(name) { #name, __NR_##name, COND_ALWAYS, 0, 0, 0 }
+#define RULE_ALWAYS(name)                                \
+	{                                                \
+#name, __NR_##name, COND_ALWAYS, 0, 0, 0 \
+	}
 
 /*
  * What each kernel version lacks, as the kernel itself answers: a missing
@@ -114,40 +118,78 @@ struct fact {
  * caught by the ENOSYS/EINVAL path.
  */
 static const struct fact facts[] = {
-	{ PF_NO_PIDFD_SEND_SIGNAL, "5.1", "pidfd_send_signal -> ENOSYS", ENOSYS,
+	{ PF_NO_PIDFD_SEND_SIGNAL,
+	  "5.1",
+	  "pidfd_send_signal -> ENOSYS",
+	  ENOSYS,
 	  { RULE_ALWAYS(pidfd_send_signal) } },
-	{ PF_NO_CLONE_PIDFD, "5.2", "clone(CLONE_PIDFD) -> EINVAL", EINVAL,
-	  { { "clone", __NR_clone, COND_MASKED, CLONE_FLAGS_ARG, CLONE_PIDFD, CLONE_PIDFD } } },
-	{ PF_NO_PIDFD_OPEN, "5.3", "pidfd_open -> ENOSYS", ENOSYS, { RULE_ALWAYS(pidfd_open) } },
+	{ PF_NO_CLONE_PIDFD,
+	  "5.2",
+	  "clone(CLONE_PIDFD) -> EINVAL",
+	  EINVAL,
+	  { { "clone", __NR_clone, COND_MASKED, CLONE_FLAGS_ARG, CLONE_PIDFD,
+	      CLONE_PIDFD } } },
+	{ PF_NO_PIDFD_OPEN,
+	  "5.3",
+	  "pidfd_open -> ENOSYS",
+	  ENOSYS,
+	  { RULE_ALWAYS(pidfd_open) } },
 	/* glibc >= 2.34 falls back to clone() only on ENOSYS: never EPERM or a trap. */
 	{ PF_NO_CLONE3, "5.3", "clone3 -> ENOSYS", ENOSYS, { RULE_ALWAYS(clone3) } },
 	/* 5.3 and 5.4 reject every pidfd_open flag; PIDFD_NONBLOCK came in 5.10. */
-	{ PF_PIDFD_OPEN_NO_FLAGS, "5.10", "pidfd_open(flags != 0, e.g. PIDFD_NONBLOCK) -> EINVAL",
+	{ PF_PIDFD_OPEN_NO_FLAGS,
+	  "5.10",
+	  "pidfd_open(flags != 0, e.g. PIDFD_NONBLOCK) -> EINVAL",
 	  EINVAL,
 	  { { "pidfd_open", __NR_pidfd_open, COND_ANY_BIT, 1, 0, 0xffffffffu } } },
-	{ PF_NO_WAITID_PIDFD, "5.4", "waitid(P_PIDFD) -> EINVAL", EINVAL,
+	{ PF_NO_WAITID_PIDFD,
+	  "5.4",
+	  "waitid(P_PIDFD) -> EINVAL",
+	  EINVAL,
 	  { { "waitid", __NR_waitid, COND_EQ32, 0, 0, P_PIDFD } } },
-	{ PF_NO_PIDFD_GETFD, "5.6", "pidfd_getfd -> ENOSYS", ENOSYS, { RULE_ALWAYS(pidfd_getfd) } },
-	{ PF_NO_PIDFD_THREAD, "6.9", "pidfd_open(PIDFD_THREAD) -> EINVAL", EINVAL,
+	{ PF_NO_PIDFD_GETFD,
+	  "5.6",
+	  "pidfd_getfd -> ENOSYS",
+	  ENOSYS,
+	  { RULE_ALWAYS(pidfd_getfd) } },
+	{ PF_NO_PIDFD_THREAD,
+	  "6.9",
+	  "pidfd_open(PIDFD_THREAD) -> EINVAL",
+	  EINVAL,
 	  { { "pidfd_open", __NR_pidfd_open, COND_ANY_BIT, 1, 0, PERS_PIDFD_THREAD } } },
 	/* PIDFD_SIGNAL_THREAD/_THREAD_GROUP/_PROCESS_GROUP came with 6.9 too. */
-	{ PF_NO_SEND_SIGNAL_FLAGS, "6.9", "pidfd_send_signal(flags != 0) -> EINVAL", EINVAL,
-	  { { "pidfd_send_signal", __NR_pidfd_send_signal, COND_ANY_BIT, 3, 0, 0xffffffffu } } },
-	{ PF_NO_PIDFD_GET_INFO, "6.13", "ioctl(PIDFD_GET_INFO) -> ENOTTY", ENOTTY,
+	{ PF_NO_SEND_SIGNAL_FLAGS,
+	  "6.9",
+	  "pidfd_send_signal(flags != 0) -> EINVAL",
+	  EINVAL,
+	  { { "pidfd_send_signal", __NR_pidfd_send_signal, COND_ANY_BIT, 3, 0,
+	      0xffffffffu } } },
+	{ PF_NO_PIDFD_GET_INFO,
+	  "6.13",
+	  "ioctl(PIDFD_GET_INFO) -> ENOTTY",
+	  ENOTTY,
 	  { { "ioctl", __NR_ioctl, COND_MASKED, 1, 0xffffffffu & ~PERS_IOC_SIZE_MASK,
 	      PERS_PIDFD_GET_INFO & ~PERS_IOC_SIZE_MASK } } },
 	/* Docker < 20.10 (libseccomp too old to know the pidfd syscalls). */
-	{ PF_EPERM_PIDFD, NULL, "pidfd_open, pidfd_send_signal, pidfd_getfd -> EPERM", EPERM,
-	  { RULE_ALWAYS(pidfd_open), RULE_ALWAYS(pidfd_send_signal), RULE_ALWAYS(pidfd_getfd) } },
+	{ PF_EPERM_PIDFD,
+	  NULL,
+	  "pidfd_open, pidfd_send_signal, pidfd_getfd -> EPERM",
+	  EPERM,
+	  { RULE_ALWAYS(pidfd_open), RULE_ALWAYS(pidfd_send_signal),
+	    RULE_ALWAYS(pidfd_getfd) } },
 	/* Android's app filter kills or traps syscalls it does not list. */
-	{ PF_TRAP_PIDFD, NULL, "pidfd_open, pidfd_send_signal, pidfd_getfd -> SIGSYS (RET_TRAP)", 0,
-	  { RULE_ALWAYS(pidfd_open), RULE_ALWAYS(pidfd_send_signal), RULE_ALWAYS(pidfd_getfd) } },
+	{ PF_TRAP_PIDFD,
+	  NULL,
+	  "pidfd_open, pidfd_send_signal, pidfd_getfd -> SIGSYS (RET_TRAP)",
+	  0,
+	  { RULE_ALWAYS(pidfd_open), RULE_ALWAYS(pidfd_send_signal),
+	    RULE_ALWAYS(pidfd_getfd) } },
 };
 
 /* What every kernel before 6.13, 6.9 and 5.10 lacks, for the pidfd kernels. */
 #define PF_PRE_6_13 PF_NO_PIDFD_GET_INFO
-#define PF_PRE_6_9 (PF_PRE_6_13 | PF_NO_PIDFD_THREAD | PF_NO_SEND_SIGNAL_FLAGS)
-#define PF_PRE_5_6 (PF_PRE_6_13 | PF_NO_SEND_SIGNAL_FLAGS | PF_NO_PIDFD_GETFD)
+#define PF_PRE_6_9  (PF_PRE_6_13 | PF_NO_PIDFD_THREAD | PF_NO_SEND_SIGNAL_FLAGS)
+#define PF_PRE_5_6  (PF_PRE_6_13 | PF_NO_SEND_SIGNAL_FLAGS | PF_NO_PIDFD_GETFD)
 
 /*
  * THE table of personalities (CONTRACT section 4), newest first.  The
@@ -156,15 +198,18 @@ static const struct fact facts[] = {
  */
 static const struct personality personalities[] = {
 	{ "native", "the running kernel, no filter", PIDSHIM_BACKEND_PIDFD, 0 },
-	{ "5.10", "Linux 5.10 (Debian 11, Android 12 GKI)", PIDSHIM_BACKEND_PIDFD, PF_PRE_6_9 },
+	{ "5.10", "Linux 5.10 (Debian 11, Android 12 GKI)", PIDSHIM_BACKEND_PIDFD,
+	  PF_PRE_6_9 },
 	{ "5.4", "Linux 5.4 (Ubuntu 20.04)", PIDSHIM_BACKEND_PIDFD,
 	  PF_PRE_5_6 | PF_PIDFD_OPEN_NO_FLAGS },
-	{ "5.3", "Linux 5.3 (first pidfd_open, no waitid(P_PIDFD))", PIDSHIM_BACKEND_PIDFD_POLL,
+	{ "5.3", "Linux 5.3 (first pidfd_open, no waitid(P_PIDFD))",
+	  PIDSHIM_BACKEND_PIDFD_POLL,
 	  PF_PRE_5_6 | PF_PIDFD_OPEN_NO_FLAGS | PF_NO_WAITID_PIDFD },
 	{ "5.2", "Linux 5.2 (CLONE_PIDFD, no pidfd_open)", PIDSHIM_BACKEND_SIGNALFD,
 	  PF_PRE_5_6 | PF_NO_PIDFD_OPEN | PF_NO_CLONE3 | PF_NO_WAITID_PIDFD },
 	{ "5.1", "Linux 5.1 (pidfd_send_signal only)", PIDSHIM_BACKEND_SIGNALFD,
-	  PF_PRE_5_6 | PF_NO_PIDFD_OPEN | PF_NO_CLONE3 | PF_NO_WAITID_PIDFD | PF_NO_CLONE_PIDFD },
+	  PF_PRE_5_6 | PF_NO_PIDFD_OPEN | PF_NO_CLONE3 | PF_NO_WAITID_PIDFD |
+		  PF_NO_CLONE_PIDFD },
 	{ "4.19", "Linux 4.19 (Debian 10): no pidfd at all", PIDSHIM_BACKEND_SIGNALFD,
 	  PF_NO_PIDFD_SEND_SIGNAL | PF_NO_CLONE_PIDFD | PF_NO_PIDFD_OPEN | PF_NO_CLONE3 |
 		  PF_NO_WAITID_PIDFD | PF_NO_PIDFD_GETFD | PF_NO_PIDFD_GET_INFO },
@@ -175,7 +220,7 @@ static const struct personality personalities[] = {
 };
 
 #define N_PERSONALITIES (sizeof(personalities) / sizeof(personalities[0]))
-#define N_FACTS (sizeof(facts) / sizeof(facts[0]))
+#define N_FACTS		(sizeof(facts) / sizeof(facts[0]))
 
 const struct personality *personality_get(size_t i)
 {
@@ -194,17 +239,19 @@ const struct personality *personality_lookup(const char *name)
 
 void personality_print_table(FILE *f)
 {
-	fprintf(f, "%-15s %-11s %s\n", "NAME", "BACKEND", "EMULATES, AND WHAT THE FILTER DOES");
+	fprintf(f, "%-15s %-11s %s\n", "NAME", "BACKEND",
+		"EMULATES, AND WHAT THE FILTER DOES");
 	for (size_t i = 0; i < N_PERSONALITIES; i++) {
 		const struct personality *p = &personalities[i];
 
-		fprintf(f, "%-15s %-11s %s\n", p->name, pidshim_backend_name(p->backend), p->models);
+		fprintf(f, "%-15s %-11s %s\n", p->name, pidshim_backend_name(p->backend),
+			p->models);
 		for (size_t j = 0; j < N_FACTS; j++) {
 			if (!(p->facts & facts[j].bit))
 				continue;
 			if (facts[j].since)
-				fprintf(f, "%-27s  %s  (Linux %s changed this)\n", "", facts[j].what,
-					facts[j].since);
+				fprintf(f, "%-27s  %s  (Linux %s changed this)\n", "",
+					facts[j].what, facts[j].since);
 			else
 				fprintf(f, "%-27s  %s\n", "", facts[j].what);
 		}
@@ -222,7 +269,8 @@ static int resolve(const struct fact_rule *r, int *known)
 	return (int)r->fallback_nr;
 }
 
-static int add_rule(scmp_filter_ctx ctx, uint32_t action, const struct fact_rule *r, int nr)
+static int add_rule(scmp_filter_ctx ctx, uint32_t action, const struct fact_rule *r,
+		    int nr)
 {
 	int rc = 0;
 
@@ -230,12 +278,15 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t action, const struct fact_rule
 	case COND_ALWAYS:
 		return seccomp_rule_add(ctx, action, nr, 0);
 	case COND_EQ32:
-		/* Compare the low 32 bits only, as the kernel does for an int argument. */
-		return seccomp_rule_add(ctx, action, nr, 1,
-					SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, 0xffffffffu, r->value));
+		/* Compare the low 32 bits only, as the kernel does for an int argument.
+		 */
+		return seccomp_rule_add(
+			ctx, action, nr, 1,
+			SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, 0xffffffffu, r->value));
 	case COND_MASKED:
-		return seccomp_rule_add(ctx, action, nr, 1,
-					SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, r->mask, r->value));
+		return seccomp_rule_add(
+			ctx, action, nr, 1,
+			SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, r->mask, r->value));
 	case COND_ANY_BIT:
 		/*
 		 * BPF has no "masked not-equal": "any of these bits" is one rule
@@ -247,8 +298,9 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t action, const struct fact_rule
 			uint64_t bit = 1ull << b;
 
 			if (r->value & bit)
-				rc = seccomp_rule_add(ctx, action, nr, 1,
-						      SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, bit, bit));
+				rc = seccomp_rule_add(
+					ctx, action, nr, 1,
+					SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, bit, bit));
 		}
 		return rc;
 	}
@@ -266,9 +318,11 @@ static void add_compat_arches(scmp_filter_ctx ctx)
 {
 	static const uint32_t compat[] = {
 #if defined(__x86_64__)
-		SCMP_ARCH_X86, SCMP_ARCH_X32,
+		SCMP_ARCH_X86,
+		SCMP_ARCH_X32,
 #elif defined(__i386__)
-		SCMP_ARCH_X86_64, SCMP_ARCH_X32,
+		SCMP_ARCH_X86_64,
+		SCMP_ARCH_X32,
 #elif defined(__aarch64__)
 		SCMP_ARCH_ARM,
 #elif defined(__powerpc64__) && !defined(__LITTLE_ENDIAN__)
@@ -316,14 +370,16 @@ int personality_apply(const char *name)
 
 	for (size_t i = 0; i < N_FACTS && rc == 0; i++) {
 		const struct fact *f = &facts[i];
-		uint32_t action = f->err ? SCMP_ACT_ERRNO((uint32_t)f->err) : SCMP_ACT_TRAP;
+		uint32_t action =
+			f->err ? SCMP_ACT_ERRNO((uint32_t)f->err) : SCMP_ACT_TRAP;
 
 		if (!(p->facts & f->bit))
 			continue;
 		for (size_t j = 0; j < 3 && f->rules[j].syscall && rc == 0; j++) {
 			int unused = 1;
 
-			rc = add_rule(ctx, action, &f->rules[j], resolve(&f->rules[j], &unused));
+			rc = add_rule(ctx, action, &f->rules[j],
+				      resolve(&f->rules[j], &unused));
 		}
 	}
 	if (rc == 0) {

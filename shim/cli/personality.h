@@ -18,10 +18,10 @@
 #include <stdio.h>
 
 struct personality {
-	const char *name;    /* "4.19", "docker-eperm", ... */
-	const char *models;  /* what it stands for, e.g. "Linux 4.19 (Debian 10)" */
-	int backend;         /* enum pidshim_backend pidshim must select under it */
-	unsigned int facts;  /* PF_* bits of personality.c: what the filter does */
+	const char *name;   /* "4.19", "docker-eperm", ... */
+	const char *models; /* what it stands for, e.g. "Linux 4.19 (Debian 10)" */
+	int backend;	    /* enum pidshim_backend pidshim must select under it */
+	unsigned int facts; /* PF_* bits of personality.c: what the filter does */
 };
 
 /* The personality called name, or NULL. */

@@ -29,7 +29,7 @@
 
 /* pidfd_open() flags, by the open(2) flag each one reuses. */
 #define PIDFD_NONBLOCK_FLAG O_NONBLOCK /* PIDFD_NONBLOCK, Linux 5.10 */
-#define PIDFD_THREAD_FLAG O_EXCL       /* PIDFD_THREAD, Linux 6.9 */
+#define PIDFD_THREAD_FLAG   O_EXCL     /* PIDFD_THREAD, Linux 6.9 */
 
 /* struct pidfd_info as of Linux 6.13 (PIDFD_INFO_SIZE_VER0, 64 bytes).
  * The ioctl is extensible: newer kernels accept the smaller size. */
@@ -40,8 +40,8 @@ struct pidfd_info_v0 {
 	int32_t exit_code;
 };
 #define PIDFD_GET_INFO_V0 _IOWR(0xFF, 11, struct pidfd_info_v0)
-#define PIDFD_INFO_PID (1u << 0)
-#define PIDFD_INFO_EXIT (1u << 3)
+#define PIDFD_INFO_PID	  (1u << 0)
+#define PIDFD_INFO_EXIT	  (1u << 3)
 
 struct clone_args_v0 {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
@@ -204,7 +204,8 @@ static int helper_start_pidfd(struct helper *h, int *err)
 	return -1;
 }
 
-static const char no_pidfd[] = "no pidfd to test with (pidfd_open and clone(CLONE_PIDFD) both fail)";
+static const char no_pidfd[] =
+	"no pidfd to test with (pidfd_open and clone(CLONE_PIDFD) both fail)";
 
 static void probe_pidfd_send_signal(struct feature_result *r)
 {
@@ -399,7 +400,8 @@ static void probe_process_mrelease(struct feature_result *r)
 	 * the process to say so: the one case where EINVAL means "present".
 	 * (A zombie gives ESRCH on recent kernels, a dying process races.)
 	 */
-	if (guarded(&err, SYS_process_mrelease, h.pidfd, 0, 0, 0, 0) == 0 || err == EINVAL)
+	if (guarded(&err, SYS_process_mrelease, h.pidfd, 0, 0, 0, 0) == 0 ||
+	    err == EINVAL)
 		r->found = true;
 	else
 		fail(r, err, NULL);
@@ -431,7 +433,8 @@ static void probe_pidfd_get_info(struct feature_result *r)
 	}
 	memset(&info, 0, sizeof(info));
 	info.mask = PIDFD_INFO_PID;
-	if (guarded(&err, SYS_ioctl, h.pidfd, (long)PIDFD_GET_INFO_V0, (long)&info, 0, 0) < 0)
+	if (guarded(&err, SYS_ioctl, h.pidfd, (long)PIDFD_GET_INFO_V0, (long)&info, 0,
+		    0) < 0)
 		fail(r, err, NULL);
 	else if (info.pid != (uint32_t)h.pid)
 		fail(r, 0, "PIDFD_GET_INFO reported a wrong pid");
@@ -456,18 +459,20 @@ static void probe_pidfd_info_exit(struct feature_result *r)
 	memset(&info, 0, sizeof(info));
 	info.mask = PIDFD_INFO_EXIT;
 	/* Before 6.15 the ioctl of a reaped process fails with ESRCH. */
-	if (guarded(&err, SYS_ioctl, h.pidfd, (long)PIDFD_GET_INFO_V0, (long)&info, 0, 0) < 0)
+	if (guarded(&err, SYS_ioctl, h.pidfd, (long)PIDFD_GET_INFO_V0, (long)&info, 0,
+		    0) < 0)
 		fail(r, err, NULL);
 	else if (!(info.mask & PIDFD_INFO_EXIT))
 		fail(r, 0, "PIDFD_GET_INFO gave no exit status");
-	else if (!WIFEXITED(info.exit_code) || WEXITSTATUS(info.exit_code) != HELPER_EXIT_CODE)
+	else if (!WIFEXITED(info.exit_code) ||
+		 WEXITSTATUS(info.exit_code) != HELPER_EXIT_CODE)
 		fail(r, 0, "PIDFD_INFO_EXIT reported a wrong exit status");
 	else
 		r->found = true;
 	helper_stop(&h);
 }
 
-const struct feature pidshim_features[] = {
+const struct feature cli_features[] = {
 	{ "pidfd_send_signal", "pidfd_send_signal()", 5, 1, probe_pidfd_send_signal },
 	{ "clone_pidfd", "clone(CLONE_PIDFD)", 5, 2, probe_clone_pidfd },
 	{ "pidfd_open", "pidfd_open()", 5, 3, probe_pidfd_open },
@@ -482,12 +487,12 @@ const struct feature pidshim_features[] = {
 	{ "pidfd_info_exit", "PIDFD_INFO_EXIT", 6, 15, probe_pidfd_info_exit },
 };
 
-const size_t pidshim_n_features = sizeof(pidshim_features) / sizeof(pidshim_features[0]);
+const size_t cli_n_features = sizeof(cli_features) / sizeof(cli_features[0]);
 
 int features_index(const char *name)
 {
-	for (size_t i = 0; i < pidshim_n_features; i++)
-		if (!strcmp(pidshim_features[i].name, name))
+	for (size_t i = 0; i < cli_n_features; i++)
+		if (!strcmp(cli_features[i].name, name))
 			return (int)i;
 	return -1;
 }
@@ -508,7 +513,7 @@ static void probe_range(struct feature_result *results, size_t from, size_t to)
 
 	for (size_t i = from; i < to; i++) {
 		memset(&results[i - from], 0, sizeof(results[i - from]));
-		pidshim_features[i].probe(&results[i - from]);
+		cli_features[i].probe(&results[i - from]);
 	}
 
 	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
@@ -517,7 +522,7 @@ static void probe_range(struct feature_result *results, size_t from, size_t to)
 
 void features_probe_all(struct feature_result *results)
 {
-	probe_range(results, 0, pidshim_n_features);
+	probe_range(results, 0, cli_n_features);
 }
 
 bool features_probe_one(const char *name)

@@ -37,11 +37,11 @@ struct feature {
 };
 
 /* The table, oldest feature first. */
-extern const struct feature pidshim_features[];
-extern const size_t pidshim_n_features;
+extern const struct feature cli_features[];
+extern const size_t cli_n_features;
 
 /*
- * Run every probe, filling results[pidshim_n_features].  Installs a
+ * Run every probe, filling results[cli_n_features].  Installs a
  * temporary SIGSYS handler (restoring the old one and the signal mask
  * afterwards) so a trapping filter shows up as "missing", not as a crash.
  * Forks short-lived helper children and reaps exactly those.

@@ -22,7 +22,7 @@
 #define MAX_FEATURES 32
 
 struct check {
-	bool expected;   /* the claimed kernel version should have it */
+	bool expected; /* the claimed kernel version should have it */
 	bool consistent;
 	char cause[256]; /* likely cause when inconsistent */
 };
@@ -35,15 +35,17 @@ struct report {
 	const char *personality; /* set by `pidshim emulate` */
 	struct feature_result res[MAX_FEATURES];
 	struct check chk[MAX_FEATURES];
-	int backend;            /* pidshim_backend() */
-	const char *forced;     /* PIDSHIM_BACKEND, or NULL */
-	const char *expected;   /* backend the features call for */
-	char reason[256];       /* why the library's backend */
+	int backend;	      /* pidshim_backend() */
+	const char *forced;   /* PIDSHIM_BACKEND, or NULL */
+	const char *expected; /* backend the features call for */
+	char reason[256];     /* why the library's backend */
 	bool backend_ok;
 	char backend_cause[256];
 	int problems;
 };
 
+/* The help text, laid out as printed. */
+/* clang-format off */
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -60,6 +62,7 @@ static void usage(FILE *f)
 		"Exit status: 0 consistent, 1 a feature or the backend disagrees with\n"
 		"the kernel version, 2 bad usage.\n");
 }
+/* clang-format on */
 
 static void parse_release(struct report *r)
 {
@@ -136,28 +139,35 @@ static void likely_cause(const struct report *r, const struct feature_result *re
 		snprintf(buf, size, "the seccomp filter of 'pidshim emulate %s' hides it",
 			 r->personality);
 	} else if (res->err == FEATURE_ERR_SIGSYS) {
-		snprintf(buf, size, "a seccomp filter traps it with SIGSYS "
-				    "(SECCOMP_RET_TRAP, as on Android or in a sandbox)");
+		snprintf(buf, size,
+			 "a seccomp filter traps it with SIGSYS "
+			 "(SECCOMP_RET_TRAP, as on Android or in a sandbox)");
 	} else if (filter && (res->err == EPERM || res->err == EACCES)) {
-		snprintf(buf, size, "a seccomp filter denies it (a container profile, "
-				    "e.g. an older Docker or podman default)");
+		snprintf(buf, size,
+			 "a seccomp filter denies it (a container profile, "
+			 "e.g. an older Docker or podman default)");
 	} else if (filter && res->err == ENOSYS) {
-		snprintf(buf, size, "a seccomp filter answers ENOSYS (a container profile "
-				    "older than the syscall)");
+		snprintf(buf, size,
+			 "a seccomp filter answers ENOSYS (a container profile "
+			 "older than the syscall)");
 	} else if (filter && res->err) {
 		snprintf(buf, size, "a seccomp filter (%d active) probably rejects it",
 			 r->seccomp_filters);
 	} else if (res->err == ENOSYS) {
-		snprintf(buf, size, "no seccomp filter: the kernel was built without it, or "
-				    "an emulator (qemu-user, gVisor, WSL1) does not implement it");
+		snprintf(buf, size,
+			 "no seccomp filter: the kernel was built without it, or "
+			 "an emulator (qemu-user, gVisor, WSL1) does not implement it");
 	} else if (res->err == EPERM || res->err == EACCES) {
-		snprintf(buf, size, "no seccomp filter: an LSM (SELinux, AppArmor) or a "
-				    "ptrace restriction (Yama) denies it");
+		snprintf(buf, size,
+			 "no seccomp filter: an LSM (SELinux, AppArmor) or a "
+			 "ptrace restriction (Yama) denies it");
 	} else if (res->err == EINVAL || res->err == ENOTTY || res->err == ESRCH) {
-		snprintf(buf, size, "the kernel rejects the flag or request: a vendor "
-				    "kernel with a partial backport, or an emulator");
+		snprintf(buf, size,
+			 "the kernel rejects the flag or request: a vendor "
+			 "kernel with a partial backport, or an emulator");
 	} else if (res->note) {
-		snprintf(buf, size, "it misbehaves (%s): an emulator or a broken backport",
+		snprintf(buf, size,
+			 "it misbehaves (%s): an emulator or a broken backport",
 			 res->note);
 	} else {
 		snprintf(buf, size, "unexpected error %d", res->err);
@@ -166,12 +176,12 @@ static void likely_cause(const struct report *r, const struct feature_result *re
 
 static void check_features(struct report *r)
 {
-	for (size_t i = 0; i < pidshim_n_features; i++) {
-		const struct feature *f = &pidshim_features[i];
+	for (size_t i = 0; i < cli_n_features; i++) {
+		const struct feature *f = &cli_features[i];
 		struct check *c = &r->chk[i];
 
-		c->expected = r->major < 0 ||
-			      r->major > f->major || (r->major == f->major && r->minor >= f->minor);
+		c->expected = r->major < 0 || r->major > f->major ||
+			      (r->major == f->major && r->minor >= f->minor);
 		c->consistent = r->res[i].found || !c->expected;
 		if (!c->consistent) {
 			likely_cause(r, &r->res[i], c->cause, sizeof(c->cause));
@@ -201,26 +211,30 @@ static void check_backend(struct report *r)
 		r->backend_ok = false;
 		if (r->backend == -ENOSYS && r->forced)
 			snprintf(r->reason, sizeof(r->reason),
-				 "PIDSHIM_BACKEND=%s cannot run on this kernel", r->forced);
+				 "PIDSHIM_BACKEND=%s cannot run on this kernel",
+				 r->forced);
 		else if (r->backend == -EINVAL && r->forced)
 			snprintf(r->reason, sizeof(r->reason),
 				 "PIDSHIM_BACKEND=%s is not a backend name", r->forced);
 		else
-			snprintf(r->reason, sizeof(r->reason), "the library's probe failed: %s",
-				 strerror(-r->backend));
+			snprintf(r->reason, sizeof(r->reason),
+				 "the library's probe failed: %s", strerror(-r->backend));
 		snprintf(r->backend_cause, sizeof(r->backend_cause), "%s", r->reason);
 	} else if (r->forced) {
-		snprintf(r->reason, sizeof(r->reason), "forced by PIDSHIM_BACKEND=%s", r->forced);
+		snprintf(r->reason, sizeof(r->reason), "forced by PIDSHIM_BACKEND=%s",
+			 r->forced);
 	} else if (r->backend == PIDSHIM_BACKEND_PIDFD) {
 		snprintf(r->reason, sizeof(r->reason),
 			 "pidfd_open, pidfd_send_signal and waitid(P_PIDFD) work");
 	} else if (r->backend == PIDSHIM_BACKEND_PIDFD_POLL) {
 		i = features_index("waitid_pidfd");
 		snprintf(r->reason, sizeof(r->reason),
-			 "pidfd_open works but waitid(P_PIDFD) does not (%s), as on Linux 5.3",
+			 "pidfd_open works but waitid(P_PIDFD) does not (%s), as on "
+			 "Linux 5.3",
 			 err_text(r->res[i].err, eb, sizeof(eb)));
 	} else {
-		const char *missing = !found(r, "pidfd_open") ? "pidfd_open" : "pidfd_send_signal";
+		const char *missing =
+			!found(r, "pidfd_open") ? "pidfd_open" : "pidfd_send_signal";
 
 		i = features_index(missing);
 		snprintf(r->reason, sizeof(r->reason),
@@ -241,18 +255,19 @@ static void print_human(const struct report *r)
 {
 	char eb[16];
 
-	printf("kernel     %s (claims Linux %d.%d), %s\n", r->uts.release, r->major, r->minor,
-	       r->uts.machine);
+	printf("kernel     %s (claims Linux %d.%d), %s\n", r->uts.release, r->major,
+	       r->minor, r->uts.machine);
 	printf("seccomp    %s", seccomp_name(r->seccomp_mode));
 	if (r->seccomp_mode == 2)
-		printf(" (%d filter%s)", r->seccomp_filters, r->seccomp_filters == 1 ? "" : "s");
+		printf(" (%d filter%s)", r->seccomp_filters,
+		       r->seccomp_filters == 1 ? "" : "s");
 	if (r->personality)
 		printf(", pidshim emulate %s", r->personality);
-	printf("\nbackend    %s: %s\n\n", r->backend > 0 ? pidshim_backend_name(r->backend) : "none",
-	       r->reason);
+	printf("\nbackend    %s: %s\n\n",
+	       r->backend > 0 ? pidshim_backend_name(r->backend) : "none", r->reason);
 	printf("%-24s %-6s %-6s %s\n", "FEATURE", "SINCE", "FOUND", "ERROR");
-	for (size_t i = 0; i < pidshim_n_features; i++) {
-		const struct feature *f = &pidshim_features[i];
+	for (size_t i = 0; i < cli_n_features; i++) {
+		const struct feature *f = &cli_features[i];
 		const struct feature_result *res = &r->res[i];
 		char since[16];
 
@@ -281,14 +296,14 @@ static void print_tap(const struct report *r)
 	char eb[16];
 	int n = 0;
 
-	printf("TAP version 13\n1..%zu\n", pidshim_n_features + 1);
-	printf("# kernel %s (claims Linux %d.%d), %s\n", r->uts.release, r->major, r->minor,
-	       r->uts.machine);
+	printf("TAP version 13\n1..%zu\n", cli_n_features + 1);
+	printf("# kernel %s (claims Linux %d.%d), %s\n", r->uts.release, r->major,
+	       r->minor, r->uts.machine);
 	printf("# seccomp %s, %d filter(s)%s%s\n", seccomp_name(r->seccomp_mode),
 	       r->seccomp_filters, r->personality ? ", pidshim emulate " : "",
 	       r->personality ? r->personality : "");
-	for (size_t i = 0; i < pidshim_n_features; i++) {
-		const struct feature *f = &pidshim_features[i];
+	for (size_t i = 0; i < cli_n_features; i++) {
+		const struct feature *f = &cli_features[i];
 		const struct feature_result *res = &r->res[i];
 		const struct check *c = &r->chk[i];
 
@@ -297,15 +312,16 @@ static void print_tap(const struct report *r)
 		if (res->found && c->expected)
 			printf("present\n");
 		else if (res->found)
-			printf("present although Linux %d.%d predates it (backported)\n", r->major,
-			       r->minor);
+			printf("present although Linux %d.%d predates it (backported)\n",
+			       r->major, r->minor);
 		else if (!c->expected)
 			printf("absent (%s), as expected on Linux %d.%d\n",
 			       err_text(res->err, eb, sizeof(eb)), r->major, r->minor);
 		else
-			printf("missing on Linux %d.%d: %s%s%s; likely cause: %s\n", r->major,
-			       r->minor, err_text(res->err, eb, sizeof(eb)),
-			       res->note ? ", " : "", res->note ? res->note : "", c->cause);
+			printf("missing on Linux %d.%d: %s%s%s; likely cause: %s\n",
+			       r->major, r->minor, err_text(res->err, eb, sizeof(eb)),
+			       res->note ? ", " : "", res->note ? res->note : "",
+			       c->cause);
 	}
 	if (r->backend_ok)
 		printf("ok %d - backend %s: %s\n", ++n, pidshim_backend_name(r->backend),
@@ -319,11 +335,11 @@ static void print_json(const struct report *r)
 	char eb[16], since[16];
 
 	printf("{\n  \"pidshim_version\": ");
-	json_string(stdout, PIDSHIM_VERSION_STRING);
+	cli_json_string(stdout, PIDSHIM_VERSION_STRING);
 	printf(",\n  \"kernel\": {\"release\": ");
-	json_string(stdout, r->uts.release);
+	cli_json_string(stdout, r->uts.release);
 	printf(", \"machine\": ");
-	json_string(stdout, r->uts.machine);
+	cli_json_string(stdout, r->uts.machine);
 	if (r->major >= 0)
 		printf(", \"major\": %d, \"minor\": %d},\n", r->major, r->minor);
 	else
@@ -331,45 +347,47 @@ static void print_json(const struct report *r)
 	printf("  \"seccomp\": {\"mode\": %d, \"mode_name\": \"%s\", \"filters\": %d},\n",
 	       r->seccomp_mode, seccomp_name(r->seccomp_mode), r->seccomp_filters);
 	printf("  \"personality\": ");
-	json_string_or_null(stdout, r->personality);
+	cli_json_string_or_null(stdout, r->personality);
 	printf(",\n  \"features\": [\n");
-	for (size_t i = 0; i < pidshim_n_features; i++) {
-		const struct feature *f = &pidshim_features[i];
+	for (size_t i = 0; i < cli_n_features; i++) {
+		const struct feature *f = &cli_features[i];
 		const struct feature_result *res = &r->res[i];
 		const struct check *c = &r->chk[i];
 
 		snprintf(since, sizeof(since), "%d.%d", f->major, f->minor);
 		printf("    {\"name\": \"%s\", \"label\": ", f->name);
-		json_string(stdout, f->label);
+		cli_json_string(stdout, f->label);
 		printf(", \"since\": \"%s\", \"found\": %s, \"errno\": ", since,
 		       res->found ? "true" : "false");
-		json_string_or_null(stdout, res->found || res->err <= 0
-						    ? NULL
-						    : cli_errno_name(res->err, eb, sizeof(eb)));
+		cli_json_string_or_null(
+			stdout, res->found || res->err <= 0
+					? NULL
+					: cli_errno_name(res->err, eb, sizeof(eb)));
 		printf(", \"sigsys\": %s, \"note\": ",
 		       !res->found && res->err == FEATURE_ERR_SIGSYS ? "true" : "false");
-		json_string_or_null(stdout, res->found ? NULL : res->note);
+		cli_json_string_or_null(stdout, res->found ? NULL : res->note);
 		printf(", \"expected\": %s, \"consistent\": %s, \"cause\": ",
 		       c->expected ? "true" : "false", c->consistent ? "true" : "false");
-		json_string_or_null(stdout, c->consistent ? NULL : c->cause);
-		printf("}%s\n", i + 1 < pidshim_n_features ? "," : "");
+		cli_json_string_or_null(stdout, c->consistent ? NULL : c->cause);
+		printf("}%s\n", i + 1 < cli_n_features ? "," : "");
 	}
 	printf("  ],\n  \"backend\": {\"name\": ");
-	json_string_or_null(stdout, pidshim_backend_name(r->backend));
+	cli_json_string_or_null(stdout, pidshim_backend_name(r->backend));
 	printf(", \"value\": %d, \"forced\": ", r->backend > 0 ? r->backend : 0);
-	json_string_or_null(stdout, r->forced);
+	cli_json_string_or_null(stdout, r->forced);
 	printf(", \"error\": ");
-	json_string_or_null(stdout, r->backend < 0 ? cli_errno_name(-r->backend, eb, sizeof(eb))
-						   : NULL);
+	cli_json_string_or_null(
+		stdout,
+		r->backend < 0 ? cli_errno_name(-r->backend, eb, sizeof(eb)) : NULL);
 	printf(", \"expected\": \"%s\", \"reason\": ", r->expected);
-	json_string(stdout, r->reason);
+	cli_json_string(stdout, r->reason);
 	printf(", \"consistent\": %s, \"cause\": ", r->backend_ok ? "true" : "false");
-	json_string_or_null(stdout, r->backend_ok ? NULL : r->backend_cause);
+	cli_json_string_or_null(stdout, r->backend_ok ? NULL : r->backend_cause);
 	printf("},\n  \"problems\": %d,\n  \"consistent\": %s\n}\n", r->problems,
 	       r->problems ? "false" : "true");
 }
 
-int pidshim_cmd_probe(int argc, char **argv)
+int cli_cmd_probe(int argc, char **argv)
 {
 	static struct report r;
 	bool json = false, tap = false;
@@ -385,7 +403,8 @@ int pidshim_cmd_probe(int argc, char **argv)
 		} else if (argv[i][0] == '-')
 			return cli_usage_error("probe", "unknown option '%s'", argv[i]);
 		else
-			return cli_usage_error("probe", "unexpected argument '%s'", argv[i]);
+			return cli_usage_error("probe", "unexpected argument '%s'",
+					       argv[i]);
 	}
 	if (json && tap)
 		return cli_usage_error("probe", "--json and --tap exclude each other");

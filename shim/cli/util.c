@@ -7,6 +7,7 @@
  * the 64-bit durations parse.c accepts, and JSON string escaping.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,40 +31,62 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int cli_opt_value(int argc, char **argv, int *i, const char *lng, const char *shrt,
-		  const char **val, const char *cmd)
+int cli_fail(const char *cmd, int code, const char *fmt, ...)
 {
-	const char *a = argv[*i];
-	size_t n = strlen(lng);
+	va_list ap;
 
-	if (!strncmp(a, lng, n) && a[n] == '=') {
-		*val = a + n + 1;
-		return 1;
-	}
-	if (strcmp(a, lng) != 0 && (!shrt || strcmp(a, shrt) != 0))
-		return 0;
-	if (*i + 1 >= argc) {
-		cli_usage_error(cmd, "option '%s' needs a value", a);
-		return -EXIT_USAGE;
-	}
-	*val = argv[++*i];
-	return 1;
+	fflush(stdout);
+	fprintf(stderr, "pidshim %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int cli_getopt_error(const char *cmd, int c, char **argv)
+{
+	if (c == ':')
+		return cli_usage_error(cmd, "option '%s' needs a value",
+				       argv[optind - 1]);
+	if (optopt)
+		return cli_usage_error(cmd, "unknown option '-%c'", optopt);
+	return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
 }
 
 static const struct {
 	int err;
 	const char *name;
 } errno_names[] = {
-	{ EPERM, "EPERM" },	  { ENOENT, "ENOENT" },	    { ESRCH, "ESRCH" },
-	{ EINTR, "EINTR" },	  { EIO, "EIO" },	    { E2BIG, "E2BIG" },
-	{ ENOEXEC, "ENOEXEC" },	  { EBADF, "EBADF" },	    { ECHILD, "ECHILD" },
-	{ EAGAIN, "EAGAIN" },	  { ENOMEM, "ENOMEM" },	    { EACCES, "EACCES" },
-	{ EFAULT, "EFAULT" },	  { EBUSY, "EBUSY" },	    { EEXIST, "EEXIST" },
-	{ ENOTDIR, "ENOTDIR" },	  { EISDIR, "EISDIR" },	    { EINVAL, "EINVAL" },
-	{ ENFILE, "ENFILE" },	  { EMFILE, "EMFILE" },	    { ENOTTY, "ENOTTY" },
-	{ ETXTBSY, "ETXTBSY" },	  { ENOSPC, "ENOSPC" },	    { ERANGE, "ERANGE" },
-	{ ENAMETOOLONG, "ENAMETOOLONG" }, { ENOSYS, "ENOSYS" }, { ELOOP, "ELOOP" },
-	{ EOPNOTSUPP, "EOPNOTSUPP" }, { ETIMEDOUT, "ETIMEDOUT" },
+	{ EPERM, "EPERM" },
+	{ ENOENT, "ENOENT" },
+	{ ESRCH, "ESRCH" },
+	{ EINTR, "EINTR" },
+	{ EIO, "EIO" },
+	{ E2BIG, "E2BIG" },
+	{ ENOEXEC, "ENOEXEC" },
+	{ EBADF, "EBADF" },
+	{ ECHILD, "ECHILD" },
+	{ EAGAIN, "EAGAIN" },
+	{ ENOMEM, "ENOMEM" },
+	{ EACCES, "EACCES" },
+	{ EFAULT, "EFAULT" },
+	{ EBUSY, "EBUSY" },
+	{ EEXIST, "EEXIST" },
+	{ ENOTDIR, "ENOTDIR" },
+	{ EISDIR, "EISDIR" },
+	{ EINVAL, "EINVAL" },
+	{ ENFILE, "ENFILE" },
+	{ EMFILE, "EMFILE" },
+	{ ENOTTY, "ENOTTY" },
+	{ ETXTBSY, "ETXTBSY" },
+	{ ENOSPC, "ENOSPC" },
+	{ ERANGE, "ERANGE" },
+	{ ENAMETOOLONG, "ENAMETOOLONG" },
+	{ ENOSYS, "ENOSYS" },
+	{ ELOOP, "ELOOP" },
+	{ EOPNOTSUPP, "EOPNOTSUPP" },
+	{ ETIMEDOUT, "ETIMEDOUT" },
 };
 
 const char *cli_errno_name(int err, char *buf, size_t size)
@@ -73,6 +96,17 @@ const char *cli_errno_name(int err, char *buf, size_t size)
 			return errno_names[i].name;
 	snprintf(buf, size, "E%d", err);
 	return buf;
+}
+
+int cli_fmt(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
 int64_t cli_now_ms(void)
@@ -122,7 +156,7 @@ static size_t utf8_len(const unsigned char *p)
 	return n;
 }
 
-void json_string(FILE *f, const char *s)
+void cli_json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -163,10 +197,10 @@ void json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-void json_string_or_null(FILE *f, const char *s)
+void cli_json_string_or_null(FILE *f, const char *s)
 {
 	if (s)
-		json_string(f, s);
+		cli_json_string(f, s);
 	else
 		fputs("null", f);
 }
@@ -179,11 +213,15 @@ int cli_backend(const char *cmd)
 	if (b >= 0)
 		return b;
 	if (b == -EINVAL && forced)
-		fprintf(stderr, "pidshim %s: PIDSHIM_BACKEND=%s is not a backend "
-				"(pidfd, pidfd-poll or signalfd)\n", cmd, forced);
+		fprintf(stderr,
+			"pidshim %s: PIDSHIM_BACKEND=%s is not a backend "
+			"(pidfd, pidfd-poll or signalfd)\n",
+			cmd, forced);
 	else if (b == -ENOSYS && forced)
-		fprintf(stderr, "pidshim %s: the backend forced by PIDSHIM_BACKEND=%s cannot "
-				"run on this kernel (see 'pidshim probe')\n", cmd, forced);
+		fprintf(stderr,
+			"pidshim %s: the backend forced by PIDSHIM_BACKEND=%s cannot "
+			"run on this kernel (see 'pidshim probe')\n",
+			cmd, forced);
 	else
 		fprintf(stderr, "pidshim %s: no usable backend: %s\n", cmd, strerror(-b));
 	return b;
