@@ -14,8 +14,8 @@
 #   ci/apt-fetch.sh SUITE ARCH DIR PACKAGE...    prints DIR when done
 #   e.g. ci/apt-fetch.sh bookworm arm64 ~/.cache/pidshim/abi/arm64 libseccomp-dev libseccomp2
 #
-# Env: PIDSHIM_DEBIAN_MIRROR overrides the archive URI (default: the first
-# one the machine's apt sources name, else deb.debian.org).
+# Env: PIDSHIM_DEBIAN_MIRROR overrides the archive URI (default: the one
+# the machine's own apt sources name, see ci/debian-mirror.sh; none: stop).
 set -eu
 
 suite=${1:?usage: apt-fetch.sh SUITE ARCH DIR PACKAGE...}
@@ -29,17 +29,7 @@ if [ -r "$dir/.apt-fetch" ] && [ "$(cat "$dir/.apt-fetch")" = "$want" ]; then
 	exit 0
 fi
 
-mirror=${PIDSHIM_DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-	mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		sed -n 's/^URIs:[[:space:]]*//p' | tr ' ' '\n' |
-		grep -v -e security -e '^$' | head -n 1 || true)
-fi
-if [ -z "$mirror" ]; then
-	mirror=$(sed -n 's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]*\)\{0,1\}\([^[:space:]]*\).*/\2/p' \
-		/etc/apt/sources.list 2>/dev/null | grep -v security | head -n 1 || true)
-fi
-mirror=${mirror:-http://deb.debian.org/debian}
+mirror=$("$(dirname "$0")/debian-mirror.sh") || exit 1
 
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/pidshim/apt/$suite-$arch
 mkdir -p "$cache/lists/partial" "$cache/archives/partial" "$cache/none"

@@ -47,9 +47,9 @@ src=$tmp/src
 mkdir -p "$src"
 cp examples/consumer-cmake/CMakeLists.txt examples/api-tour.c "$src/"
 if cmake -S "$src" -B "$tmp/bld" -DCMAKE_PREFIX_PATH="$usr" > "$log" 2>&1; then
-	ok "cmake configure: find_package(pidshim 0.1 REQUIRED)"
+	ok "cmake configure: find_package(pidshim 0.2 REQUIRED)"
 else
-	no "cmake configure: find_package(pidshim 0.1 REQUIRED)"
+	no "cmake configure: find_package(pidshim 0.2 REQUIRED)"
 	show "$log"
 	finish
 fi
