@@ -233,19 +233,28 @@ static int worker_start_locked(struct worker *w, void *(*fn)(void *))
 	return 0;
 }
 
+/* Wait on changed until deadline_ms (CLOCK_MONOTONIC, see svc_init). */
+static int wait_changed_until(int64_t deadline_ms)
+{
+	struct timespec ts = { deadline_ms / 1000, (deadline_ms % 1000) * 1000000L };
+
+	return pthread_cond_timedwait(&svc.changed, &svc.lock, &ts);
+}
+
 /* Tell a worker to end, wait until it has, collect it.  The watcher may
  * sleep in waitid(), which nothing but a child or a signal ends: it sits
  * there with asynchronous cancellation on (see watcher_main), and is
  * cancelled. */
 static void worker_stop_locked(struct worker *w)
 {
-	if (w->running) {
+	/* Asked again every 50 ms: a request is never lost to a thread that
+	 * was between two looks (or a cancel to one between two waitids). */
+	while (w->running) {
 		w->stop = true;
 		pthread_cond_broadcast(&svc.changed);
 		if (w == &svc.watcher && svc.in_waitid)
 			pthread_cancel(w->t);
-		while (w->running)
-			pthread_cond_wait(&svc.changed, &svc.lock);
+		wait_changed_until(now_ms() + 50);
 	}
 	worker_join_locked(w);
 }
@@ -260,14 +269,6 @@ static void worker_ended_locked(struct worker *w)
 	}
 	w->running = false;
 	pthread_cond_broadcast(&svc.changed);
-}
-
-/* Wait on changed until deadline_ms (CLOCK_MONOTONIC, see svc_init). */
-static int wait_changed_until(int64_t deadline_ms)
-{
-	struct timespec ts = { deadline_ms / 1000, (deadline_ms % 1000) * 1000000L };
-
-	return pthread_cond_timedwait(&svc.changed, &svc.lock, &ts);
 }
 
 /* Sleep while idle() holds; true when the worker should end: told to,
@@ -727,7 +728,7 @@ static void watch(void)
 
 		/* The ticker decides when an idle watcher ends. */
 		while (!fallback_needs_threads() && !svc.watcher.stop)
-			pthread_cond_wait(&svc.changed, &svc.lock);
+			wait_changed_until(now_ms() + 1000);
 		if (svc.watcher.stop)
 			break;
 		svc.in_waitid = !backoff;
