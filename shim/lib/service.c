@@ -58,6 +58,7 @@ struct worker {
 	bool running;  /* started, and has not ended yet */
 	bool joinable; /* started, not joined yet */
 	bool stop;     /* asked to end */
+	pid_t exiting; /* the thread id of the last one that ended */
 };
 
 struct service {
@@ -263,6 +264,7 @@ static void worker_stop_locked(struct worker *w)
  * itself; one told to end is joined by whoever told it. */
 static void worker_ended_locked(struct worker *w)
 {
+	w->exiting = (pid_t)syscall(SYS_gettid);
 	if (!w->stop) {
 		pthread_detach(pthread_self());
 		w->joinable = false;
@@ -1109,6 +1111,28 @@ HIDDEN void svc_orphan_locked(struct pidshim *h)
 		start_fallback_workers_locked();
 }
 
+/*
+ * Wait until the last thread w ran has left the kernel's thread group.  A
+ * join is not enough (glibc's join returns when the thread has released
+ * its stack, the kernel unlinks it a moment later), and one that ended on
+ * its own was never joined: until it is gone, unshare(CLONE_NEWUSER) still
+ * fails and /proc/self/task still lists it.  Bounded: a thread id reused
+ * by one of the program's threads must not hold the caller forever.
+ */
+static void worker_gone_locked(struct worker *w)
+{
+	pid_t tid = w->exiting, me = getpid();
+
+	if (tid <= 0)
+		return;
+	pthread_mutex_unlock(&svc.lock);
+	for (int i = 0; i < 2000 && syscall(SYS_tgkill, me, tid, 0) == 0; i++)
+		nap_ms(1);
+	pthread_mutex_lock(&svc.lock);
+	if (w->exiting == tid && !w->running)
+		w->exiting = 0;
+}
+
 /* End every thread now, or -EBUSY while one is needed. */
 static int svc_quiesce(void)
 {
@@ -1130,6 +1154,9 @@ static int svc_quiesce(void)
 	worker_stop_locked(&svc.ticker); /* it ends the watcher */
 	worker_stop_locked(&svc.watcher);
 	worker_stop_locked(&svc.reaper);
+	worker_gone_locked(&svc.ticker);
+	worker_gone_locked(&svc.watcher);
+	worker_gone_locked(&svc.reaper);
 	svc.quit = false;
 	pthread_cond_broadcast(&svc.changed);
 	pthread_mutex_unlock(&svc.lock);
