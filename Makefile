@@ -121,7 +121,9 @@ LIB_A_COMDAT_SYMS := $(addprefix __x86.get_pc_thunk.,ax bx cx dx si di bp)
 # without -pthread (clang: unused with -nostdlib) and the sanitizers (clang
 # would pull their runtime into the object).
 ifeq ($(origin LD),default)
-LIB_LD_R = $(CC) $(filter-out -pthread -fsanitize=%,$(LIB_CFLAGS)) -nostdlib -r
+# The packager's LDFLAGS too: blhc reads every link line (ld ignores -z
+# options in a relocatable link).
+LIB_LD_R = $(CC) $(filter-out -pthread -fsanitize=%,$(LIB_CFLAGS) $(LDFLAGS)) -nostdlib -r
 else
 LIB_LD_R = $(LD) -r
 endif

@@ -58,15 +58,16 @@ $(BUILD)/obj/cli/matrix.o $(BUILD)/obj/cli-static/matrix.o: CLI_CFLAGS += $(CLI_
 $(CLI_BIN): $(CLI_OBJS) $(LIB_A)
 	$(CC) -o $@ $(CLI_OBJS) $(LIB_A) $(CLI_LIBS) $(LDFLAGS_COMMON)
 
-# Static: no sanitizers (they do not link statically) and no -fPIC needs.
+# Static: the packager's flags (blhc checks them here too) but no
+# sanitizers: they do not link statically.
 $(BUILD)/obj/cli-static/%.o: shim/cli/%.c $(CLI_HDRS) | $(BUILD)/obj/cli-static
-	$(CC) -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE -pthread -I$(INCDIR) \
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(INCDIR) \
 		$(if $(filter %/matrix.o,$@),$(CLI_LIBEXEC_DEF)) -c -o $@ $<
 
 cli-static: $(CLI_STATIC_BIN)
 
 $(CLI_STATIC_BIN): $(CLI_STATIC_OBJS) $(LIB_A) | $(BUILD)/static
-	$(CC) -static -pthread -o $@ $(CLI_STATIC_OBJS) $(LIB_A) $(CLI_LIBS)
+	$(CC) -static -o $@ $(CLI_STATIC_OBJS) $(LIB_A) $(CLI_LIBS) $(LDFLAGS)
 
 cli-libexec: $(CLI_LIBEXEC_FILES)
 
