@@ -30,9 +30,10 @@ struct bench_ops {
 	int (*track_idle)(char *const argv[], int k, int in_loop);
 	/* B2/B3: spawn argv (the stamping helper), wait for its exit and
 	 * return the CLOCK_MONOTONIC time (ns) at which the implementation
-	 * told the caller about it.  in_loop: wait the way an event loop
-	 * tracking every idle child would (set / loop), else the plain
-	 * blocking wait.  Returns 0 or -errno. */
+	 * told the caller about it.  in_loop: 1, wait the way an event loop
+	 * tracking every idle child would (set / loop); 2, poll the one
+	 * child's own fd (pidshim_fd) where there is one, else as 1; 0, the
+	 * plain blocking wait.  Returns 0 or -errno. */
 	int (*probe)(char *const argv[], int in_loop, uint64_t *woke_ns);
 	/* Kill and reap every tracked idle child. */
 	void (*untrack_all)(void);

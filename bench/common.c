@@ -210,7 +210,8 @@ static int do_lat(int argc, char **argv)
 	reps = atoi(argv[4]);
 	snprintf(fdbuf, sizeof(fdbuf), "%d", stamp_fd);
 	snprintf(delaybuf, sizeof(delaybuf), "%d", atoi(argv[5]));
-	in_loop = strcmp(argv[6], "loop") == 0;
+	/* 0 the blocking wait, 1 the loop/set, 2 the handle's own fd. */
+	in_loop = !strcmp(argv[6], "loop") ? 1 : !strcmp(argv[6], "fd") ? 2 : 0;
 	lat = calloc((size_t)trials, sizeof(*lat));
 	if (!lat)
 		bench_die("calloc", ENOMEM);
@@ -250,7 +251,7 @@ static int do_lat(int argc, char **argv)
 			}
 			print_head("lat");
 			printf(",\"k\":%d,\"rep\":%d,\"mode\":\"%s\",\"lat_ns\":[", k,
-			       rep, in_loop ? "loop" : "wait");
+			       rep, argv[6]);
 			for (int i = 0; i < trials; i++)
 				printf("%s%llu", i ? "," : "",
 				       (unsigned long long)lat[i]);

@@ -6,10 +6,14 @@
  * pidshim_spawn + pidshim_wait + pidshim_close, the plain blocking use;
  * more than one at a time, and "tracking K idle children", go through a
  * pidshim_set, the epoll-style use an event loop would make.
+ * BENCH_SIGCHLD=1 blocks SIGCHLD before anything else, so that the
+ * signalfd backend runs its SIGCHLD mechanism (pidshim_mechanism(3)).
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <pidshim.h>
 
@@ -22,11 +26,25 @@ static char desc[64];
 
 static int ps_init(void)
 {
-	int b = pidshim_backend();
+	const char *sig = getenv("BENCH_SIGCHLD");
+	int b, m;
 
+	if (sig && *sig == '1') {
+		sigset_t chld;
+
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &chld, NULL);
+	}
+	b = pidshim_backend();
 	if (b < 0)
 		return b;
-	snprintf(desc, sizeof(desc), "\"backend\":\"%s\"", pidshim_backend_name(b));
+	m = pidshim_mechanism();
+	snprintf(desc, sizeof(desc), "\"backend\":\"%s\",\"mechanism\":\"%s\"",
+		 pidshim_backend_name(b),
+		 m == PIDSHIM_MECHANISM_SIGNALFD ? "signalfd"
+		 : m == PIDSHIM_MECHANISM_THREAD ? "thread"
+						   : "none");
 	return pidshim_set_new(&set);
 }
 
@@ -108,6 +126,19 @@ static int ps_probe(char *const argv[], int in_loop, uint64_t *woke)
 	r = pidshim_spawn(&h, argv[0], NULL, NULL, argv, NULL);
 	if (r < 0)
 		return r;
+	if (in_loop == 2) { /* the handle's own fd, as a loop would poll it */
+		struct pollfd p = { .fd = pidshim_fd(h), .events = POLLIN };
+		struct pidshim_exit ex;
+
+		do {
+			while (poll(&p, 1, -1) < 0)
+				;
+			r = pidshim_try_wait(h, &ex);
+		} while (r == -EAGAIN);
+		*woke = bench_now_ns();
+		pidshim_close(h);
+		return r;
+	}
 	if (!in_loop) {
 		struct pidshim_exit ex;
 
