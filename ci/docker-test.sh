@@ -14,8 +14,10 @@
 # build step of a derived image instead, and the output says so.
 #
 # Environment: BUILD (default build), PIDSHIM_DOCKER_QUICK (1, default:
-# build with PIDSHIM_TEST_QUICK=1 and without valgrind), PIDSHIM_DEBIAN_MIRROR
-# (see ci/debian-mirror.sh).
+# build with PIDSHIM_TEST_QUICK=1 and without valgrind), PIDSHIM_CHECK_TARGETS
+# (only these check targets in the build, see ci/docker-check.sh),
+# PIDSHIM_QA_PERSONALITIES (the default command with only these
+# personalities), PIDSHIM_DEBIAN_MIRROR (see ci/debian-mirror.sh).
 # Writes $BUILD/results/docker.count (the default command's counts) and
 # $BUILD/docker/*.log.
 set -eu
@@ -55,13 +57,17 @@ if [ "$quick" = 1 ]; then
 else
 	args="--build-arg PIDSHIM_TEST_QUICK=0 --build-arg PIDSHIM_VALGRIND=1"
 fi
+set --
+[ -n "${PIDSHIM_CHECK_TARGETS:-}" ] &&
+	set -- --build-arg "PIDSHIM_CHECK_TARGETS=$PIDSHIM_CHECK_TARGETS"
+qa_args=${PIDSHIM_QA_PERSONALITIES:-}
 echo "docker-test: podman build --isolation=chroot --pull=never (make check inside)"
 tb=$(date +%s)
 # The .debs the image installs are kept in the cache between builds: a
 # changed package list re-runs the install layer, not the downloads.
 mkdir -p "$cache/apt-archives/partial"
 # shellcheck disable=SC2086
-if ! podman build --isolation=chroot --pull=never $args -t "$image" -f "$top/Dockerfile" \
+if ! podman build --isolation=chroot --pull=never $args "$@" -t "$image" -f "$top/Dockerfile" \
 	--volume "$cache/apt-archives:/var/cache/apt/archives" \
 	"$top" > "$logs/build.log" 2>&1; then
 	tail -n 40 "$logs/build.log" >&2
@@ -86,8 +92,9 @@ tr0=$(date +%s)
 how="podman run"
 qa_quick=0
 [ "$quick" = 1 ] && qa_quick=1
+# shellcheck disable=SC2086 # personality names have no blanks
 if ! podman run --rm --security-opt seccomp=unconfined -e PIDSHIM_TEST_QUICK=$qa_quick \
-	--name pidshim-qa-$$ "$image" > "$logs/run.log" 2>&1; then
+	--name pidshim-qa-$$ "$image" ci/kernel-qa.sh $qa_args > "$logs/run.log" 2>&1; then
 	# A QA run that ran and counted failures is a real result; one that
 	# never started is a sandbox limit, not a pidshim failure.
 	if ! grep -qE '^[0-9]+ passed, [0-9]+ failed' "$logs/run.log"; then
@@ -96,8 +103,8 @@ if ! podman run --rm --security-opt seccomp=unconfined -e PIDSHIM_TEST_QUICK=$qa
 		echo "docker-test: running the image's default command as a build step instead" >&2
 		how="a build step (podman run does not work here)"
 		ctx=$(mktemp -d)
-		printf 'FROM %s\nRUN ["/bin/sh", "-c", "PIDSHIM_TEST_QUICK=%s ci/kernel-qa.sh; echo qa-exit=$?"]\n' \
-			"$image" "$qa_quick" > "$ctx/Containerfile"
+		printf 'FROM %s\nRUN ["/bin/sh", "-c", "PIDSHIM_TEST_QUICK=%s ci/kernel-qa.sh %s; echo qa-exit=$?"]\n' \
+			"$image" "$qa_quick" "$qa_args" > "$ctx/Containerfile"
 		podman build --isolation=chroot --pull=never --no-cache -t localhost/pidshim-qa-run \
 			"$ctx" > "$logs/run.log" 2>&1 || true
 		rm -rf "$ctx"
