@@ -12,10 +12,14 @@
  * ident.c): before the library reaps, reports or signals by PID, that fd
  * proves the PID is still the handle's process.
  *
- * A wait with no timeout on a child sleeps in waitid(P_PID) on the child
- * itself, one wake-up instead of two.  Other waits look for themselves
- * every 250 ms: when SIGCHLD is ignored (the kernel auto-reaps) or other
- * code reaps the child first, they still end within a second with -ECHILD.
+ * A wait sleeps in poll() on the handle's fd and looks for itself every
+ * 250 ms: when SIGCHLD is ignored (the kernel auto-reaps) or other code
+ * reaps the child first, it still ends within a second with -ECHILD.  It
+ * never sleeps in waitid(P_PID) on the child: the kernel resolves that PID
+ * when the call starts, and if other code reaped the child and this
+ * program's next child took the PID in the moment between the library's
+ * look and the call, the wait would sleep on that stranger (seen under
+ * valgrind by hostile.spawn_racing_a_reaper_that_reuses_the_pid_...).
  *
  * Remove once every supported kernel has pidfd_open (5.3) and no container
  * runtime blocks it.
@@ -103,52 +107,11 @@ static int sfd_try_reap(struct pidshim *h, struct pidshim_exit *e)
 	return r;
 }
 
-static void wait_end_cleanup(void *arg)
-{
-	svc_wait_end(arg);
-}
-
-/*
- * A child and no timeout: sleep in the kernel on the child itself (see
- * svc_wait_begin).  WNOWAIT, so that the reap and its status go through
- * the service's table like every other.  waitid ends when the child ends,
- * when other code reaps it (ECHILD: it holds the struct pid it started
- * with, a reused PID does not fool it) and when SIGCHLD is ignored (the
- * kernel reaps at once, ECHILD).  It also returns the ptrace stops of a
- * child this program traces: then the loop of sfd_wait takes over.
- * waitid(2) through syscall() is no cancellation point: asynchronous
- * cancellation is on while it sleeps (it holds no lock, takes nothing).
- */
-static void wait_in_kernel(struct pidshim *h, int cancel_state)
-{
-	siginfo_t si;
-	int r, type;
-
-	if (!svc_wait_begin(h))
-		return;
-	pthread_cleanup_push(wait_end_cleanup, h);
-	do {
-		memset(&si, 0, sizeof(si));
-		if (cancel_state == PTHREAD_CANCEL_ENABLE) {
-			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-			pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
-		}
-		r = sys_waitid(P_PID, h->pid, &si, WEXITED | WNOWAIT, NULL);
-		if (cancel_state == PTHREAD_CANCEL_ENABLE) {
-			pthread_setcanceltype(type, NULL);
-			pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-		}
-	} while (r == -EINTR);
-	pthread_cleanup_pop(1);
-}
-
 static int sfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e,
 		    int cancel_state)
 {
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
-	if (timeout_ms < 0)
-		wait_in_kernel(h, cancel_state);
 	for (;;) {
 		int r = sfd_try_reap(h, e);
 

@@ -291,11 +291,11 @@ HIDDEN int clone_spawn(const struct spawn_req *rq, bool want_pidfd, bool want_pr
 		siginfo_t si;
 		int r;
 
-		do {
+		do
 			r = fd >= 0 ? sys_waitid(P_PIDFD, fd, &si, WEXITED, NULL) : -EINVAL;
-			if (r == -EINVAL) /* no pidfd, or waitid(P_PIDFD) before 5.4 */
-				r = sys_waitid(P_PID, p, &si, WEXITED, NULL);
-		} while (r == -EINTR);
+		while (r == -EINTR);
+		if (r == -EINVAL) /* no pidfd, or waitid(P_PIDFD) before 5.4 */
+			ident_reap_exiting(p, fd, named);
 		if (fd >= 0)
 			close(fd);
 		if (named >= 0)

@@ -123,3 +123,32 @@ HIDDEN int ident_is_group_leader(pid_t pid)
 		return 1;
 	return errno == ESRCH ? 0 : -errno;
 }
+
+/*
+ * Reap our child pid that is about to end (its exec failed, or it was
+ * killed), by PID: only while its pidfd or its /proc fd (either may be -1)
+ * proves the PID still names it, since other code may reap it first and
+ * the program's next child may take the PID.  Never a blocking waitid on a
+ * PID: the kernel resolves the PID when the call starts, so it could sleep
+ * on that newcomer.  Gives up after about a second (the child then stays
+ * for whoever reaps it).
+ */
+HIDDEN void ident_reap_exiting(pid_t pid, int pidfd, int procfd)
+{
+	for (int i = 0; i < 5000; i++) {
+		siginfo_t si;
+
+		if (pidfd >= 0 ? sys_pidfd_send_signal(pidfd, 0) == -ESRCH
+			       : procfd >= 0 && !ident_alive(procfd))
+			return; /* reaped by other code */
+		memset(&si, 0, sizeof(si));
+		if (sys_waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL) < 0)
+			return;
+		if (si.si_pid == pid && (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+					 si.si_code == CLD_DUMPED)) {
+			sys_waitid(P_PID, pid, &si, WEXITED | WNOHANG, NULL);
+			return;
+		}
+		usleep(200);
+	}
+}

@@ -131,7 +131,6 @@ struct pidshim {
 
 	/* Service table: under svc lock. */
 	struct pidshim *hnext;
-	unsigned int waiters; /* threads blocked in waitid(P_PID) on it */
 	/* The status the library reaped, valid in H_EXITED: room for it
 	 * follows the handle where the backend keeps one (keeps_exit),
 	 * else NULL. */
@@ -204,6 +203,7 @@ HIDDEN int ident_open_procfd(pid_t pid);
 HIDDEN bool ident_alive(int procfd);
 HIDDEN int ident_parent(pid_t pid, int pidfd, pid_t *ppid);
 HIDDEN int ident_is_group_leader(pid_t pid);
+HIDDEN void ident_reap_exiting(pid_t pid, int pidfd, int procfd);
 
 /* sigchld.c: the fallback's SIGCHLD mechanism. */
 HIDDEN int sigchld_decide(void);
@@ -227,8 +227,6 @@ HIDDEN int svc_look_locked(struct pidshim *h);
 HIDDEN int svc_claim_locked(struct pidshim *h, struct pidshim_exit *e);
 HIDDEN bool svc_still_named_locked(struct pidshim *h);
 HIDDEN void svc_mark_gone(struct pidshim *h);
-HIDDEN bool svc_wait_begin(struct pidshim *h);
-HIDDEN void svc_wait_end(struct pidshim *h);
 HIDDEN void svc_orphan_locked(struct pidshim *h);
 HIDDEN void svc_adopt_pidfd_orphan(struct pidshim *h);
 HIDDEN void svc_register_owner(struct pidshim *h);

@@ -1067,38 +1067,6 @@ HIDDEN bool svc_other_owner(const struct pidshim *h)
 	return found;
 }
 
-/*
- * A pidshim_wait with no timeout (fallback) may sleep in waitid(P_PID) on
- * the child itself, as the pidfd backend sleeps on its pidfd, instead of
- * on the eventfd the watcher writes: the kernel wakes the waiter at the
- * exit, one thread hand-off less.  Registered here after a look that the
- * PID still names the process; returns false when it does not run any
- * more (nothing to wait for in the kernel).
- */
-HIDDEN bool svc_wait_begin(struct pidshim *h)
-{
-	bool ok;
-
-	pthread_mutex_lock(&svc.lock);
-	ok = atomic_load(&h->state) == H_RUNNING && svc_still_named_locked(h);
-	if (ok)
-		h->waiters++;
-	pthread_mutex_unlock(&svc.lock);
-	return ok;
-}
-
-/* The waiter's waitid returned (or it was cancelled in it): reap h if it
- * ended; the loop of the caller collects the answer. */
-HIDDEN void svc_wait_end(struct pidshim *h)
-{
-	pthread_mutex_lock(&svc.lock);
-	h->waiters--;
-	pump_locked();
-	if (pending(h))
-		look_locked(h, LOOK_REAP);
-	pthread_mutex_unlock(&svc.lock);
-}
-
 /* h (fallback, in the table) was closed while its process runs: the
  * library now owns it, reaps it and frees it.  Under the SIGCHLD
  * mechanism this starts the threads (nothing else would reap it without a
@@ -1210,7 +1178,6 @@ static void atfork_child(void)
 			next = x->hnext;
 			x->hnext = NULL;
 			x->tracked = false;
-			x->waiters = 0; /* the waiting threads stayed behind */
 			if (x->orphan)
 				handle_free(x);
 		}

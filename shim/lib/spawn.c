@@ -126,9 +126,10 @@ static void discard_child(pid_t pid, int pidfd)
 		do
 			r = sys_waitid(P_PIDFD, pidfd, &si, WEXITED, NULL);
 		while (r == -EINTR);
-		if (r != -EINVAL || sys_pidfd_send_signal(pidfd, 0) == -ESRCH)
+		if (r != -EINVAL)
 			return;
-		/* waitid(P_PIDFD) before 5.4: the pidfd says it is unreaped. */
+		/* waitid(P_PIDFD) before 5.4: reap by PID while the pidfd
+		 * says it is still ours. */
 	} else {
 		/* No pidfd: only a PID that is still our unreaped child. */
 		memset(&si, 0, sizeof(si));
@@ -136,9 +137,7 @@ static void discard_child(pid_t pid, int pidfd)
 			return;
 		kill(pid, SIGKILL);
 	}
-	do
-		r = sys_waitid(P_PID, pid, &si, WEXITED, NULL);
-	while (r == -EINTR);
+	ident_reap_exiting(pid, pidfd, -1);
 }
 
 /* A handle for a child that ran and was reaped by other code before the
