@@ -51,6 +51,25 @@ else
 		fail "podman import failed"
 fi
 
+# --- the README's quick start is what the image runs -------------------------
+# The Dockerfile builds on a minimal Debian 12 with the README's commands,
+# in its order: .ci/run relies on that instead of a second chroot
+# (make readme-minimal).  Each ```sh line of the Quick start section must
+# be in a RUN line of the Dockerfile (make check through docker-check.sh).
+awk '
+/^## / { inqs = ($0 ~ /^## Quick start/) }
+inqs && /^```sh$/ { inblock = 1; next }
+inblock && /^```$/ { inblock = 0; next }
+inblock { print }' "$top/README.md" > "$logs/readme-commands"
+[ -s "$logs/readme-commands" ] || fail "no commands in the README's Quick start"
+while IFS= read -r cmd; do
+	case $cmd in
+	"make check") grep -q '^RUN .*ci/docker-check.sh\|^[[:space:]].*ci/docker-check.sh' "$top/Dockerfile" ;;
+	*) grep -qF "RUN $cmd" "$top/Dockerfile" ;;
+	esac || fail "the Dockerfile does not run the README's \"$cmd\""
+done < "$logs/readme-commands"
+echo "docker-test: the Dockerfile runs the README's quick start: $(tr '\n' ';' < "$logs/readme-commands")"
+
 # --- the image (runs make check) --------------------------------------------
 if [ "$quick" = 1 ]; then
 	args="--build-arg PIDSHIM_TEST_QUICK=1 --build-arg PIDSHIM_VALGRIND=0"

@@ -69,6 +69,8 @@ mkdir -p "$cache/docker/apt-archives/partial"
 # Inside: each README command in order, its status on a line of its own.
 {
 	echo 'cd /src/pidshim'
+	# A new user's shell: nothing of the make that started us.
+	echo 'unset BUILD MAKEFLAGS MAKELEVEL MFLAGS MAKEOVERRIDES'
 	echo 'export DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 HOME=/root'
 	if [ "$quick" = 1 ]; then
 		echo 'export PIDSHIM_TEST_QUICK=1 PIDSHIM_VALGRIND=0'
