@@ -295,6 +295,53 @@ static int do_res(int argc, char **argv)
 	return 0;
 }
 
+/* CPU time (user + system, every thread) this process has used, in ns. */
+static uint64_t cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
+}
+
+/* idle K SECONDS: the CPU the implementation spends, per second of wall
+ * time, while K children it tracks (as an event loop would) all sleep:
+ * the price of any background checking it does. */
+static int do_idle(int argc, char **argv)
+{
+	char fdbuf[16];
+	char *idle_argv[] = { child_path, "idle", NULL };
+	char *stamp_argv[] = { child_path, "stamp", fdbuf, "0", NULL };
+	int k, secs, r;
+	uint64_t woke, c0, t0, c1, t1;
+
+	if (argc != 4)
+		return 2;
+	k = atoi(argv[2]);
+	secs = atoi(argv[3]);
+	if (k < 1 || k > BENCH_MAX_IDLE || secs < 1)
+		return 2;
+	snprintf(fdbuf, sizeof(fdbuf), "%d", stamp_fd);
+	r = bench_impl.probe(stamp_argv, 1, &woke);
+	if (r < 0)
+		bench_die("probe", r);
+	r = bench_impl.track_idle(idle_argv, k, 1);
+	if (r < 0)
+		bench_die("track_idle", r);
+	sleep(1); /* the spawning is over; measure the steady state */
+	c0 = cpu_ns();
+	t0 = bench_now_ns();
+	sleep((unsigned int)secs);
+	c1 = cpu_ns();
+	t1 = bench_now_ns();
+	bench_impl.untrack_all();
+	print_head("idle");
+	printf(",\"k\":%d,\"cpu_ns_per_s\":%.0f}\n", k,
+	       (double)(c1 - c0) * 1e9 / (double)(t1 - t0));
+	return 0;
+}
+
 static int do_cycles(int argc, char **argv)
 {
 	int r;
@@ -314,7 +361,7 @@ int main(int argc, char **argv)
 	int r;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s info|b1|lat|res|cycles ...\n", argv[0]);
+		fprintf(stderr, "usage: %s info|b1|lat|res|idle|cycles ...\n", argv[0]);
 		return 2;
 	}
 	raise_limit(RLIMIT_NOFILE);
@@ -340,6 +387,8 @@ int main(int argc, char **argv)
 		r = do_lat(argc, argv);
 	} else if (!strcmp(argv[1], "res")) {
 		r = do_res(argc, argv);
+	} else if (!strcmp(argv[1], "idle")) {
+		r = do_idle(argc, argv);
 	} else if (!strcmp(argv[1], "cycles")) {
 		r = do_cycles(argc, argv);
 	} else {

@@ -427,6 +427,17 @@ def bench_b4(impls, raw, p, res, libso):
                      "%.2fx" % rf, "%.0f [%.0f-%.0f]" % (h["median"], h["min"], h["max"]), note])
         res["b4"][i.name] = {"fds_per_handle": f, "heap_bytes_per_handle": h,
                              "fds_vs_raw": rf, "target": note}
+    # Background cost: CPU per second while B3's K children all sleep.
+    idle_rows = []
+    for i in impls:
+        if i.kind == "anchor":
+            continue  # their loops do no background work of their own
+        lines, _ = run_json(i, ["idle", p.b4_idle_k, p.b4_idle_s])
+        if not lines:
+            continue
+        ms = lines[0]["cpu_ns_per_s"] / 1e6
+        res["b4"][i.name]["idle_cpu_ms_per_s"] = ms
+        idle_rows.append([i.name, "%.2f" % ms, "%.2f%%" % (ms / 10.0)])
     sizes = []
     own = size_of(libso)
     res["b4"]["size"] = {"libpidshim": own}
@@ -448,6 +459,10 @@ def bench_b4(impls, raw, p, res, libso):
             "set).\n\n" +
             table(["implementation", "fds/handle", "fds vs raw", "heap bytes/handle", "target"],
                   rows) +
+            "\n\nCPU while %s tracked children all sleep (%s s, after the spawning; every "
+            "thread of the process; the signalfd backend's ticker looks at each "
+            "running child every 250 ms):\n\n" % (p.b4_idle_k, p.b4_idle_s) +
+            table(["implementation", "CPU ms per second", "of one core"], idle_rows) +
             "\n\n`size -B` of the shared objects (bytes):\n\n" +
             table(["object", "text", "data", "bss", "total", "vs libpidshim"], sizes)]
 
@@ -657,6 +672,7 @@ def main():
     p.b3_k = [1, 10, 100, 1000, 4000]
     p.b3_trials = 21 if not p.quick else 5
     p.b4_n = 1000 // q
+    p.b4_idle_k, p.b4_idle_s = 4000 // q, 5 if not p.quick else 2
     p.b5_lo, p.b5_hi = 5, 35
     p.delay_us = 1000
     only = set(p.only.split(","))
