@@ -543,12 +543,15 @@ static void *reuse_thread(void *arg)
 		ps_set_next_pid(si.si_pid);
 		s = fork();
 		if (s == 0) {
-			char c;
-
-			ps_close_fds_except(p[0], -1);
-			while (read(p[0], &c, 1) < 0 && errno == EINTR)
-				;
-			ps_child_exit(0);
+			/* The helper waits for EOF on stdin: every other fd
+			 * of ours is close-on-exec, so no sentinel holds
+			 * another's pipe open.  (Closing them here instead
+			 * raced with the library's own fds under valgrind
+			 * --track-fds, whose error exit then looked like a
+			 * signalled sentinel.) */
+			if (dup2(p[0], 0) == 0)
+				execl(ps_helper(), ps_helper(), "wait", "0", (char *)NULL);
+			_exit(127);
 		}
 		close(p[0]);
 		sentinels.pid[i] = s;
