@@ -68,6 +68,11 @@ LIB_SO_DEV := $(BUILD)/libpidshim.so
 LIB_A := $(BUILD)/libpidshim.a
 LIB_PC := $(BUILD)/pidshim.pc
 LIB_CFLAGS := $(CFLAGS_COMMON) -Wunused-parameter -fPIC -fvisibility=hidden -DPIDSHIM_BUILDING -I$(INCDIR) -Ishim/lib
+# A program built against the library (the CLI, tests, examples).
+PROG_CFLAGS = $(CFLAGS_COMMON) -I$(INCDIR)
+# A fully static test program: it runs under `pidshim emulate`, in the
+# kernel-matrix guests and setuid, so neither sanitizers nor LD_LIBRARY_PATH.
+STATIC_PROG_CFLAGS = -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE -pthread -I$(INCDIR) -static
 
 # Fragments append to these.
 ALL_TARGETS := lib

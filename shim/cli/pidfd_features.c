@@ -27,21 +27,9 @@
 #include "kabi.h"
 #include "pidfd_features.h"
 
-/* pidfd_open() flags, by the open(2) flag each one reuses. */
-#define PIDFD_NONBLOCK_FLAG O_NONBLOCK /* PIDFD_NONBLOCK, Linux 5.10 */
-#define PIDFD_THREAD_FLAG   O_EXCL     /* PIDFD_THREAD, Linux 6.9 */
-
-/* struct pidfd_info as of Linux 6.13 (PIDFD_INFO_SIZE_VER0, 64 bytes).
- * The ioctl is extensible: newer kernels accept the smaller size. */
-struct pidfd_info_v0 {
-	uint64_t mask;
-	uint64_t cgroupid;
-	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-	int32_t exit_code;
-};
-#define PIDFD_GET_INFO_V0 _IOWR(0xFF, 11, struct pidfd_info_v0)
-#define PIDFD_INFO_PID	  (1u << 0)
-#define PIDFD_INFO_EXIT	  (1u << 3)
+/* The ioctl in its 6.13 size: newer kernels take it too, and a
+ * 6.13 kernel knows no larger one. */
+#define PIDFD_GET_INFO_V0 PIDSHIM_PIDFD_GET_INFO_SIZED(PIDSHIM_PIDFD_INFO_SIZE_VER0)
 
 struct clone_args_v0 {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
@@ -371,7 +359,7 @@ static void probe_pidfd_nonblock(struct feature_result *r)
 		fail(r, err, "fork failed");
 		return;
 	}
-	fd = (int)guarded(&err, SYS_pidfd_open, h.pid, PIDFD_NONBLOCK_FLAG, 0, 0, 0);
+	fd = (int)guarded(&err, SYS_pidfd_open, h.pid, PIDFD_NONBLOCK, 0, 0, 0);
 	if (fd >= 0) {
 		fl = fcntl(fd, F_GETFL);
 		if (fl >= 0 && (fl & O_NONBLOCK))
@@ -412,7 +400,7 @@ static void probe_pidfd_thread(struct feature_result *r)
 {
 	int err, fd;
 
-	fd = (int)guarded(&err, SYS_pidfd_open, getpid(), PIDFD_THREAD_FLAG, 0, 0, 0);
+	fd = (int)guarded(&err, SYS_pidfd_open, getpid(), PIDFD_THREAD, 0, 0, 0);
 	if (fd >= 0) {
 		close(fd);
 		r->found = true;
@@ -423,7 +411,7 @@ static void probe_pidfd_thread(struct feature_result *r)
 
 static void probe_pidfd_get_info(struct feature_result *r)
 {
-	struct pidfd_info_v0 info;
+	struct pidshim_pidfd_info info;
 	struct helper h;
 	int err;
 
@@ -445,7 +433,7 @@ static void probe_pidfd_get_info(struct feature_result *r)
 
 static void probe_pidfd_info_exit(struct feature_result *r)
 {
-	struct pidfd_info_v0 info;
+	struct pidshim_pidfd_info info;
 	struct helper h;
 	int err;
 

@@ -122,10 +122,10 @@ static int nonchild_exit(struct pidshim *h, struct pidshim_exit *e, int patience
 
 	for (;;) {
 		memset(&info, 0, sizeof(info));
-		info.mask = PIDSHIM_PIDFD_INFO_EXIT;
+		info.mask = PIDFD_INFO_EXIT;
 		if (ioctl(h->pidfd, PIDSHIM_PIDFD_GET_INFO, &info) < 0)
 			return -ECHILD; /* ENOTTY/EINVAL: before 6.13 */
-		if (info.mask & PIDSHIM_PIDFD_INFO_EXIT)
+		if (info.mask & PIDFD_INFO_EXIT)
 			return fill_from_info(h, &info, e);
 		if (now_ms() >= until)
 			return -ECHILD;

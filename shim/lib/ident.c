@@ -100,9 +100,9 @@ HIDDEN int ident_parent(pid_t pid, int pidfd, pid_t *ppid)
 		struct pidshim_pidfd_info info;
 
 		memset(&info, 0, sizeof(info));
-		info.mask = PIDSHIM_PIDFD_INFO_PID;
+		info.mask = PIDFD_INFO_PID;
 		if (ioctl(pidfd, PIDSHIM_PIDFD_GET_INFO, &info) == 0 &&
-		    (info.mask & PIDSHIM_PIDFD_INFO_PID)) {
+		    (info.mask & PIDFD_INFO_PID)) {
 			*ppid = (pid_t)info.ppid;
 			return 0;
 		}

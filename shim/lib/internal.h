@@ -4,9 +4,7 @@
  * backend operations, raw syscall wrappers returning -errno, and the entry
  * points of the child-exit service (service.c), the identity checks
  * (ident.c) and the spawn engines (spawn.c, clone-spawn.c).
- *
- * Kernel constants are defined here when the libc headers lack them, so the
- * library builds with glibc >= 2.28 and musl alike.
+ * The kernel's constants are in kabi.h, shared with the CLI.
  */
 #ifndef PIDSHIM_INTERNAL_H
 #define PIDSHIM_INTERNAL_H
@@ -24,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kabi.h"
 #include "pidshim.h"
 
 /*
@@ -39,33 +38,6 @@
 #define HIDDEN __attribute__((visibility("hidden")))
 #define HIDDEN_DATA HIDDEN extern
 #endif
-
-#ifndef __NR_pidfd_send_signal
-#define __NR_pidfd_send_signal 424 /* Linux 5.1, same number on every arch */
-#endif
-#ifndef __NR_pidfd_open
-#define __NR_pidfd_open 434 /* Linux 5.3 */
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3 /* Linux 5.4 */
-#endif
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000 /* Linux 5.2 */
-#endif
-
-/* PIDFD_GET_INFO (Linux 6.13): a process's ids; with PIDFD_INFO_EXIT
- * (6.15) how a process that is not our child ended. */
-struct pidshim_pidfd_info {
-	uint64_t mask;
-	uint64_t cgroupid;
-	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-	int32_t exit_code;
-	uint32_t coredump_mask;
-	uint32_t spare1;
-};
-#define PIDSHIM_PIDFD_GET_INFO _IOWR(0xFF, 11, struct pidshim_pidfd_info)
-#define PIDSHIM_PIDFD_INFO_PID (1ULL << 0)
-#define PIDSHIM_PIDFD_INFO_EXIT (1ULL << 3)
 
 /* Largest valid signal number (the kernel's _NSIG). */
 #define PIDSHIM_SIGMAX 64
