@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 
 #include "kabi.h"
 #include "pidfd_features.h"
+#include "sigsys-guard.h"
 
 /* The ioctl in its 6.13 size: newer kernels take it too, and a
  * 6.13 kernel knows no larger one. */
@@ -37,39 +37,17 @@ struct clone_args_v0 {
 
 #define HELPER_EXIT_CODE 7
 
-/*
- * SIGSYS guard.  A SECCOMP_RET_TRAP filter (Android, some sandboxes)
- * answers a blocked syscall with a synchronous SIGSYS whose default
- * action kills us; the handler jumps back to the guarded call instead.
- */
-static sigjmp_buf trap_jmp;
-static volatile sig_atomic_t trap_armed;
-
-static void on_sigsys(int sig)
-{
-	if (trap_armed) {
-		trap_armed = 0;
-		siglongjmp(trap_jmp, 1);
-	}
-	/* Not one of ours: die as we would have without the handler. */
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* syscall() that records errno (or FEATURE_ERR_SIGSYS) in *err. */
+/* guarded_syscall() in the CLI's terms: -1 with *err set to the errno
+ * value or FEATURE_ERR_SIGSYS, else the result with *err 0. */
 static long guarded(int *err, long nr, long a, long b, long c, long d, long e)
 {
-	volatile long r = -1;
+	long r = guarded_syscall(nr, a, b, c, d, e);
 
-	if (sigsetjmp(trap_jmp, 1)) {
+	if (r == SYSCALL_TRAPPED)
 		*err = FEATURE_ERR_SIGSYS;
-		return -1;
-	}
-	trap_armed = 1;
-	r = syscall(nr, a, b, c, d, e);
-	trap_armed = 0;
-	*err = r < 0 ? errno : 0;
-	return r;
+	else
+		*err = r < 0 ? (int)-r : 0;
+	return r < 0 ? -1 : r;
 }
 
 /* clone(flags | SIGCHLD) without a new stack, like fork; the parent tid
@@ -488,24 +466,16 @@ int features_index(const char *name)
 /* Run probe(s) [from, to) with the SIGSYS guard in place. */
 static void probe_range(struct feature_result *results, size_t from, size_t to)
 {
-	struct sigaction sa, old_sa;
-	sigset_t set, old_set;
+	sigset_t oldmask;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigsys;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSYS, &sa, &old_sa);
-	sigemptyset(&set);
-	sigaddset(&set, SIGSYS);
-	pthread_sigmask(SIG_UNBLOCK, &set, &old_set);
+	sigsys_guard_begin(&oldmask);
 
 	for (size_t i = from; i < to; i++) {
 		memset(&results[i - from], 0, sizeof(results[i - from]));
 		cli_features[i].probe(&results[i - from]);
 	}
 
-	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
-	sigaction(SIGSYS, &old_sa, NULL);
+	sigsys_guard_end(&oldmask);
 }
 
 void features_probe_all(struct feature_result *results)

@@ -12,54 +12,15 @@
  * took EMFILE as "no pidfd" for the rest of the process.
  */
 #include <fcntl.h>
-#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 
 #include "internal.h"
+#include "sigsys-guard.h"
 
 static _Atomic int cached_backend; /* 0: not probed yet */
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Set only while this thread runs a probe syscall; read by the handler. */
-static __thread sigjmp_buf *volatile probe_jmp __attribute__((tls_model("initial-exec")));
-static struct sigaction probe_prev_sigsys;
-
-static void probe_sigsys_handler(int sig, siginfo_t *si, void *uc)
-{
-	sigjmp_buf *jb = probe_jmp;
-
-	if (jb)
-		siglongjmp(*jb, 1);
-	/* Not ours: behave as the handler we displaced would have. */
-	if (probe_prev_sigsys.sa_flags & SA_SIGINFO) {
-		probe_prev_sigsys.sa_sigaction(sig, si, uc);
-	} else if (probe_prev_sigsys.sa_handler == SIG_DFL) {
-		signal(sig, SIG_DFL);
-		raise(sig);
-	} else if (probe_prev_sigsys.sa_handler != SIG_IGN) {
-		probe_prev_sigsys.sa_handler(sig);
-	}
-}
-
-/* One syscall; a SIGSYS trap reads as -ENOSYS. */
-static long guarded_syscall(long nr, long a, long b, long c, long d, long e)
-{
-	sigjmp_buf jb;
-	volatile long r;
-
-	if (sigsetjmp(jb, 1)) {
-		probe_jmp = NULL;
-		return -ENOSYS;
-	}
-	probe_jmp = &jb;
-	r = syscall(nr, a, b, c, d, e);
-	if (r < 0)
-		r = -errno;
-	probe_jmp = NULL;
-	return r;
-}
 
 static bool transient(long err)
 {
@@ -120,8 +81,7 @@ static int forced_backend(void)
 
 static int probe(void)
 {
-	struct sigaction sa, prev;
-	sigset_t unblock, oldmask;
+	sigset_t oldmask;
 	struct features f;
 	int forced, r;
 
@@ -132,19 +92,9 @@ static int probe(void)
 	if (r < 0)
 		return r;
 
-	/* The trap must reach our handler: unblock SIGSYS in this thread. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = probe_sigsys_handler;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&unblock);
-	sigaddset(&unblock, SIGSYS);
-	pthread_sigmask(SIG_UNBLOCK, &unblock, &oldmask);
-	sigaction(SIGSYS, NULL, &probe_prev_sigsys);
-	sigaction(SIGSYS, &sa, &prev);
+	sigsys_guard_begin(&oldmask);
 	r = probe_features(&f);
-	sigaction(SIGSYS, &prev, NULL);
-	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+	sigsys_guard_end(&oldmask);
 	if (r < 0)
 		return r;
 
