@@ -24,7 +24,7 @@
 CLI_SRCS := $(sort $(wildcard shim/cli/*.c))
 # The library's headers the CLI shares (kernel ABI, SIGSYS guard, backend
 # table); never internal.h.
-CLI_LIB_HDRS := shim/lib/kabi.h shim/lib/sigsys-guard.h
+CLI_LIB_HDRS := shim/lib/kabi.h shim/lib/sigsys-guard.h shim/lib/backends.h
 CLI_HDRS := $(wildcard shim/cli/*.h) $(CLI_LIB_HDRS) $(INCDIR)/pidshim.h
 CLI_OBJS := $(patsubst shim/cli/%.c,$(BUILD)/obj/cli/%.o,$(CLI_SRCS))
 CLI_STATIC_OBJS := $(patsubst shim/cli/%.c,$(BUILD)/obj/cli-static/%.o,$(CLI_SRCS))

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "kabi.h"
+#include "backends.h"
 #include "pidfd_features.h"
 #include "sigsys-guard.h"
 
@@ -439,18 +440,18 @@ static void probe_pidfd_info_exit(struct feature_result *r)
 }
 
 const struct feature cli_features[] = {
-	{ "pidfd_send_signal", "pidfd_send_signal()", 5, 1, probe_pidfd_send_signal },
-	{ "clone_pidfd", "clone(CLONE_PIDFD)", 5, 2, probe_clone_pidfd },
-	{ "pidfd_open", "pidfd_open()", 5, 3, probe_pidfd_open },
-	{ "pidfd_poll", "poll() on a pidfd", 5, 3, probe_pidfd_poll },
-	{ "clone3", "clone3()", 5, 3, probe_clone3 },
-	{ "waitid_pidfd", "waitid(P_PIDFD)", 5, 4, probe_waitid_pidfd },
-	{ "pidfd_getfd", "pidfd_getfd()", 5, 6, probe_pidfd_getfd },
-	{ "pidfd_nonblock", "PIDFD_NONBLOCK", 5, 10, probe_pidfd_nonblock },
-	{ "process_mrelease", "process_mrelease()", 5, 15, probe_process_mrelease },
-	{ "pidfd_thread", "PIDFD_THREAD", 6, 9, probe_pidfd_thread },
-	{ "pidfd_get_info", "ioctl(PIDFD_GET_INFO)", 6, 13, probe_pidfd_get_info },
-	{ "pidfd_info_exit", "PIDFD_INFO_EXIT", 6, 15, probe_pidfd_info_exit },
+	{ "pidfd_send_signal", "pidfd_send_signal()", 5, 1, BF_PIDFD_SEND_SIGNAL, probe_pidfd_send_signal },
+	{ "clone_pidfd", "clone(CLONE_PIDFD)", 5, 2, 0, probe_clone_pidfd },
+	{ "pidfd_open", "pidfd_open()", 5, 3, BF_PIDFD_OPEN, probe_pidfd_open },
+	{ "pidfd_poll", "poll() on a pidfd", 5, 3, 0, probe_pidfd_poll },
+	{ "clone3", "clone3()", 5, 3, 0, probe_clone3 },
+	{ "waitid_pidfd", "waitid(P_PIDFD)", 5, 4, BF_WAITID_PIDFD, probe_waitid_pidfd },
+	{ "pidfd_getfd", "pidfd_getfd()", 5, 6, 0, probe_pidfd_getfd },
+	{ "pidfd_nonblock", "PIDFD_NONBLOCK", 5, 10, 0, probe_pidfd_nonblock },
+	{ "process_mrelease", "process_mrelease()", 5, 15, 0, probe_process_mrelease },
+	{ "pidfd_thread", "PIDFD_THREAD", 6, 9, 0, probe_pidfd_thread },
+	{ "pidfd_get_info", "ioctl(PIDFD_GET_INFO)", 6, 13, 0, probe_pidfd_get_info },
+	{ "pidfd_info_exit", "PIDFD_INFO_EXIT", 6, 15, 0, probe_pidfd_info_exit },
 };
 
 const size_t cli_n_features = sizeof(cli_features) / sizeof(cli_features[0]);
