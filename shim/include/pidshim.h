@@ -10,8 +10,11 @@
  * spawn, and file descriptors that integrate in any poll/epoll event loop.
  *
  * Conventions: every function returning int returns >= 0 on success and a
- * negative errno value on failure.  Output parameters are left untouched on
- * failure.  errno is not part of the interface.  Every file descriptor the
+ * negative errno value on failure, one of those its comment lists; any
+ * other error the kernel gives (say EBADF, when the program closed one of
+ * the library's fds) is returned as -EFAULT, with nothing changed.  (The
+ * exec error of a spawned child is passed on as it is.)  Output parameters
+ * are left untouched on failure.  errno is not part of the interface.  Every file descriptor the
  * library creates is O_CLOEXEC.  The library never prints, installs no
  * signal handler and never reaps a process it holds no handle for.
  *

@@ -226,6 +226,18 @@ HIDDEN int clone_spawn(const struct spawn_req *rq, bool want_pidfd, bool want_pr
 		       pid_t *pid, int *pidfd, int *procfd);
 HIDDEN bool clone_spawn_can(const struct spawn_req *rq);
 
+/*
+ * The one error filter at the public boundary, as libseccomp's
+ * _rc_filter(): a public function returns only the codes pidshim.h lists
+ * for it, given here as positive errno values.  Any other negative value
+ * (a raw poll or epoll_wait error, EBADF after the program closed one of
+ * the library's fds) becomes -EFAULT, which the header reserves for that.
+ */
+HIDDEN int rc_filter(int r, const int *allowed);
+#define RC_FILTER(r, ...) rc_filter((r), (const int[]){ __VA_ARGS__, 0 })
+/* The codes every wait function may give (pidshim_wait in pidshim.h). */
+#define RC_WAIT ECHILD, EINVAL
+
 /* util */
 HIDDEN int fd_move_above_stdio(int fd);
 HIDDEN int64_t now_ms(void);

@@ -121,7 +121,7 @@ PIDSHIM_API int pidshim_backend(void)
 	}
 	pthread_mutex_unlock(&probe_lock);
 	cancel_restore(cs);
-	return b;
+	return RC_FILTER(b, ENOSYS, EINVAL, EMFILE, ENFILE, ENOMEM);
 }
 
 PIDSHIM_API const char *pidshim_backend_name(int backend)

@@ -601,7 +601,7 @@ PIDSHIM_API int pidshim_mechanism(void)
 
 	r = handle_backend_ops(&ops);
 	if (r < 0)
-		return r;
+		return RC_FILTER(r, ENOSYS, EMFILE, ENFILE, ENOMEM);
 	if (!ops->keeps_exit)
 		return -ENOSYS;
 	cs = cancel_off();
@@ -1168,7 +1168,7 @@ PIDSHIM_API int pidshim_quiesce(void)
 	int cs = cancel_off(), r = svc_quiesce();
 
 	cancel_restore(cs);
-	return r;
+	return RC_FILTER(r, EBUSY);
 }
 
 /* ---- fork ----------------------------------------------------------------------- */

@@ -297,6 +297,8 @@ fail:
 	return r;
 }
 
+/* Not through rc_filter: the child's exec error is passed on whatever it
+ * is (pidshim.h lists it as "..."). */
 PIDSHIM_API int pidshim_spawn(struct pidshim **ret, const char *path,
 			      const posix_spawn_file_actions_t *actions,
 			      const posix_spawnattr_t *attr, char *const argv[],
