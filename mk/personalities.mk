@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Kernel personalities (CONTRACT section 4): `make check-personalities`
+# Kernel personalities (pidshim(7) PERSONALITIES): `make check-personalities`
 # runs the complete C selftest suite under every seccomp personality
 # (`pidshim emulate NAME -- ...`), asserts the backend each one must
 # select, runs the personality-specific checks of selftests/personality/

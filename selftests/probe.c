@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * probe.c - selftests of CONTRACT section 3 "Probe" and the backend API.
+ * probe.c - selftests of the probe (pidshim(7), THE PROBE) and the backend API.
  *
  * The library's backend choice is checked against an independent raw probe
  * of the kernel (pstest.h) and, when the personality runner sets

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * set.c - selftests of CONTRACT section 3 "Sets" (and its "Precisions"):
+ * set.c - selftests of what the sets promise (pidshim_set_wait(3)):
  * set_wait returns an exited, unreaped member or -ETIMEDOUT, never a
  * running one; members exiting together are reported in turn; a member is
  * reported until reaped or removed and never after its reap; -ECHILD for

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * wait.c - selftests of CONTRACT section 3 "Wait" and "Readiness": the
+ * wait.c - selftests of what waits and readiness promise (pidshim.h): the
  * siginfo, rusage and wait(2) status word of an exit, -ECHILD after a
  * reap, -EAGAIN and -ETIMEDOUT while running, restarts after signal
  * handlers, auto-reap with SIGCHLD ignored, a status stolen by a foreign

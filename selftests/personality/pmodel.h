@@ -6,7 +6,7 @@
  * lacks every feature that came later (the versions below are from the
  * kernel's history, not from the filter table), "docker-eperm" and
  * "android-sigsys" model a new kernel whose pidfd syscalls a seccomp
- * profile refuses, and the expected backend follows CONTRACT section 4.
+ * profile refuses, and the expected backend is the one pidshim(7) PERSONALITIES names.
  */
 #ifndef PIDSHIM_PMODEL_H
 #define PIDSHIM_PMODEL_H
@@ -42,7 +42,8 @@ static inline const struct pm *pm_lookup(const char *name)
 	return NULL;
 }
 
-/* The backend pidshim must pick: PIDSHIM_EXPECT_BACKEND if set, else CONTRACT 4. */
+/* The backend pidshim must pick: PIDSHIM_EXPECT_BACKEND if set, else the
+ * one pidshim(7) PERSONALITIES names. */
 static inline int pm_expected_backend(const struct pm *p)
 {
 	const char *e = getenv("PIDSHIM_EXPECT_BACKEND");

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * personality.c - the table of kernel personalities and the libseccomp
- * filters that emulate them (CONTRACT section 4).
+ * filters that emulate them (pidshim(7) PERSONALITIES).
  *
  * Two tables: facts[] lists each kernel fact a filter can emulate (which
  * syscall, for which argument values, answers what, and which kernel
@@ -98,7 +98,7 @@ struct fact {
  * What each kernel version lacks, as the kernel itself answers: a missing
  * syscall is ENOSYS, an unknown waitid idtype or flag EINVAL, an unknown
  * ioctl ENOTTY.  clone() before 5.2 silently ignored bit 0x1000 (the
- * retired CLONE_PID), but CONTRACT section 4 asks for EINVAL so that a
+ * retired CLONE_PID), but the personalities answer EINVAL so that a
  * probe which trusts the out-parameter without checking it is still
  * caught by the ENOSYS/EINVAL path.
  */
@@ -177,7 +177,7 @@ static const struct fact facts[] = {
 #define PF_PRE_5_6  (PF_PRE_6_13 | PF_NO_SEND_SIGNAL_FLAGS | PF_NO_PIDFD_GETFD)
 
 /*
- * THE table of personalities (CONTRACT section 4), newest first.  The
+ * THE table of personalities (pidshim(7) PERSONALITIES), newest first.  The
  * backend is what pidshim must pick under the personality on any kernel
  * that is at least as new as the one emulated.
  */

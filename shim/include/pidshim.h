@@ -84,10 +84,13 @@ extern "C" {
  * The backends, in order of preference.  See pidshim(7).
  *
  * PIDSHIM_BACKEND_SIGNALFD is the fallback for kernels and containers
- * without pidfds.  It keeps its first name (the API's) but, by default,
- * uses no signalfd and no signal at all: a library thread hears every child
- * exit from waitid(P_ALL, WNOWAIT) and names each process by an fd on
- * /proc/PID, so the program keeps its own SIGCHLD handling untouched.
+ * without pidfds.  By default it uses no signalfd and no signal at all: a
+ * library thread hears every child exit from waitid(P_ALL, WNOWAIT) and
+ * names each process by an fd on /proc/PID, so the program keeps its own
+ * SIGCHLD handling untouched.  Only a program that blocks SIGCHLD in every
+ * thread gets the signalfd its name promises (PIDSHIM_MECHANISM_SIGNALFD).
+ * It kept the name of its first design because the name is API: this enum
+ * value, PIDSHIM_BACKEND=signalfd and pidshim_backend_name().
  */
 enum pidshim_backend {
 	PIDSHIM_BACKEND_PIDFD = 1,      /* pidfd_open + waitid(P_PIDFD)   Linux >= 5.4 */

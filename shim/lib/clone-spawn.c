@@ -239,7 +239,7 @@ static int child_main(void *arg)
  * CLONE_PIDFD (a kernel before 5.2, or an emulator such as qemu-user:
  * take another path), or the child's exec error after reaping it.
  */
-HIDDEN int clone_spawn(const struct spawn_req *rq, bool want_pidfd, bool want_procfd,
+HIDDEN int clone_spawn(const struct spawn_req *rq, unsigned int want,
 		       pid_t *pid, int *pidfd, int *procfd)
 {
 	struct child_ctx c = { .rq = rq, .sock = -1, .err = 0 };
@@ -249,9 +249,9 @@ HIDDEN int clone_spawn(const struct spawn_req *rq, bool want_pidfd, bool want_pr
 	void *stack;
 	pid_t p;
 
-	if (want_pidfd)
+	if (want & CLONE_SPAWN_PIDFD)
 		flags |= CLONE_PIDFD;
-	if (want_procfd) {
+	if (want & CLONE_SPAWN_PROCFD) {
 		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
 			return -errno;
 		c.sock = sv[1];

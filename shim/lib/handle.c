@@ -157,7 +157,7 @@ struct handle_with_exit {
 	struct pidshim_exit exit;
 };
 
-HIDDEN int handle_new(const struct backend_ops *ops, pid_t pid, bool owned,
+HIDDEN int handle_new(const struct backend_ops *ops, pid_t pid, unsigned int flags,
 		      struct pidshim **ret)
 {
 	struct handle_with_exit *w = NULL;
@@ -179,7 +179,7 @@ HIDDEN int handle_new(const struct backend_ops *ops, pid_t pid, bool owned,
 	h->fd = -1;
 	h->pidfd = -1;
 	h->procfd = -1;
-	h->owned = owned;
+	h->owned = flags & PIDSHIM_OPEN_OWN;
 	*ret = h;
 	return 0;
 }

@@ -146,7 +146,8 @@ HIDDEN_DATA const struct backend_ops pidshim_pidfd_poll_ops;
 HIDDEN_DATA const struct backend_ops pidshim_signalfd_ops;
 
 /* handle.c */
-HIDDEN int handle_new(const struct backend_ops *ops, pid_t pid, bool owned,
+/* flags: PIDSHIM_OPEN_OWN for a process the handle owns (spawned ones). */
+HIDDEN int handle_new(const struct backend_ops *ops, pid_t pid, unsigned int flags,
 		      struct pidshim **ret);
 HIDDEN void handle_free(struct pidshim *h);
 HIDDEN int handle_backend_ops(const struct backend_ops **ops);
@@ -222,7 +223,12 @@ struct spawn_req {
 	char *const *argv;
 	char *const *envp;
 };
-HIDDEN int clone_spawn(const struct spawn_req *rq, bool want_pidfd, bool want_procfd,
+/* What clone_spawn hands back beside the pid. */
+enum clone_spawn_want {
+	CLONE_SPAWN_PIDFD = 1u << 0,  /* *pidfd, through CLONE_PIDFD */
+	CLONE_SPAWN_PROCFD = 1u << 1, /* *procfd, the child's /proc/PID */
+};
+HIDDEN int clone_spawn(const struct spawn_req *rq, unsigned int want,
 		       pid_t *pid, int *pidfd, int *procfd);
 HIDDEN bool clone_spawn_can(const struct spawn_req *rq);
 
