@@ -6,7 +6,8 @@
  * lacks every feature that came later (the versions below are from the
  * kernel's history, not from the filter table), "docker-eperm" and
  * "android-sigsys" model a new kernel whose pidfd syscalls a seccomp
- * profile refuses, and the expected backend is the one pidshim(7) PERSONALITIES names.
+ * profile refuses, and the expected backend is the one pidshim(7)
+ * PERSONALITIES names.
  */
 #ifndef PIDSHIM_PMODEL_H
 #define PIDSHIM_PMODEL_H
