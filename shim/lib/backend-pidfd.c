@@ -237,19 +237,13 @@ static void pfd_close(struct pidshim *h)
 	handle_free(h);
 }
 
-HIDDEN const struct backend_ops pidshim_pidfd_ops = {
-	.p_pidfd = true,
-	.attach = pfd_attach,
-	.try_reap = pfd_try_reap,
-	.wait = pfd_wait,
-	.send_signal = pfd_send_signal,
-	.close = pfd_close,
-};
+/* The two backends share every operation; only how they reap differs. */
+#define PFD_OPS(reaps_through_pidfd)                                            \
+	{                                                                       \
+		.p_pidfd = (reaps_through_pidfd), .attach = pfd_attach,         \
+		.try_reap = pfd_try_reap, .wait = pfd_wait,                     \
+		.send_signal = pfd_send_signal, .close = pfd_close,             \
+	}
 
-HIDDEN const struct backend_ops pidshim_pidfd_poll_ops = {
-	.attach = pfd_attach,
-	.try_reap = pfd_try_reap,
-	.wait = pfd_wait,
-	.send_signal = pfd_send_signal,
-	.close = pfd_close,
-};
+HIDDEN const struct backend_ops pidshim_pidfd_ops = PFD_OPS(true);
+HIDDEN const struct backend_ops pidshim_pidfd_poll_ops = PFD_OPS(false);
