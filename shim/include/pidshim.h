@@ -14,9 +14,10 @@
  * other error the kernel gives (say EBADF, when the program closed one of
  * the library's fds) is returned as -EFAULT, with nothing changed.  (The
  * exec error of a spawned child is passed on as it is.)  Output parameters
- * are left untouched on failure.  errno is not part of the interface.  Every file descriptor the
- * library creates is O_CLOEXEC.  The library never prints, installs no
- * signal handler and never reaps a process it holds no handle for.
+ * are left untouched on failure.  errno is not part of the interface.
+ * Every file descriptor the library creates is O_CLOEXEC.  The library
+ * never prints, installs no signal handler and never reaps a process it
+ * holds no handle for.
  *
  * Living in a program it does not control (pidshim(7), "COEXISTENCE"):
  * - Identity: a handle never reports, reaps or signals a process other than
@@ -95,7 +96,7 @@ extern "C" {
 enum pidshim_backend {
 	PIDSHIM_BACKEND_PIDFD = 1,      /* pidfd_open + waitid(P_PIDFD)   Linux >= 5.4 */
 	PIDSHIM_BACKEND_PIDFD_POLL = 2, /* pidfd_open + waitid(P_PID)     Linux 5.3    */
-	PIDSHIM_BACKEND_SIGNALFD = 3,   /* the fallback                   older, or pidfd blocked */
+	PIDSHIM_BACKEND_SIGNALFD = 3,   /* the fallback, no pidfd         older/blocked */
 };
 
 struct pidshim;     /* opaque handle to one process */
