@@ -198,7 +198,8 @@ static inline void ps_filter_tests(void)
 	if (!want || !*want)
 		return;
 	for (f = __fixture_list; f; f = f->next) {
-		struct __fixture_variant_metadata *v, *vhead = NULL, *vtail = NULL, *vnext;
+		struct __fixture_variant_metadata *v, *vhead = NULL, *vtail = NULL,
+						      *vnext;
 		struct __test_metadata *t, *thead = NULL, *ttail = NULL, *tnext;
 
 		/* Keep a test if some variant of it matches, and a variant if
@@ -208,7 +209,8 @@ static inline void ps_filter_tests(void)
 
 			tnext = t->next;
 			for (v = f->variant; v; v = v->next)
-				keep = keep || ps_name_matches(want, f->name, v->name, t->name);
+				keep = keep ||
+				       ps_name_matches(want, f->name, v->name, t->name);
 			if (!f->variant)
 				keep = ps_name_matches(want, f->name, "", t->name);
 			if (!keep)
@@ -231,7 +233,8 @@ static inline void ps_filter_tests(void)
 
 			vnext = v->next;
 			for (t = f->tests; t; t = t->next)
-				keep = keep || ps_name_matches(want, f->name, v->name, t->name);
+				keep = keep ||
+				       ps_name_matches(want, f->name, v->name, t->name);
 			if (!keep)
 				continue;
 			v->prev = vtail ? vtail : v;
@@ -886,7 +889,8 @@ static inline int ps_in_pidns(int (*fn)(void), char *why, size_t whylen)
 		close(p[0]);
 		if (unshare(CLONE_NEWPID | CLONE_NEWNS) ||
 		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL)) {
-			n = snprintf(msg, sizeof(msg), "unshare(CLONE_NEWPID|CLONE_NEWNS): %s",
+			n = snprintf(msg, sizeof(msg),
+				     "unshare(CLONE_NEWPID|CLONE_NEWNS): %s",
 				     strerror(errno));
 			if (write(p[1], msg, (size_t)n) < 0)
 				_exit(1);
@@ -894,8 +898,8 @@ static inline int ps_in_pidns(int (*fn)(void), char *why, size_t whylen)
 		}
 		init = fork();
 		if (init == 0) {
-			if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-				  NULL)) {
+			if (mount("proc", "/proc", "proc",
+				  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
 				n = snprintf(msg, sizeof(msg), "mount of a new /proc: %s",
 					     strerror(errno));
 				if (write(p[1], msg, (size_t)n) < 0)
@@ -930,16 +934,16 @@ static inline int ps_in_pidns(int (*fn)(void), char *why, size_t whylen)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-#define PS_RUN_IN_PIDNS(fn)                                                        \
-	do {                                                                    \
-		char why[160];                                                  \
-		int rc = ps_in_pidns(fn, why, sizeof(why));                     \
-		if (rc == PS_NS_SKIP)                                           \
+#define PS_RUN_IN_PIDNS(fn)                                                      \
+	do {                                                                     \
+		char why[160];                                                   \
+		int rc = ps_in_pidns(fn, why, sizeof(why));                      \
+		if (rc == PS_NS_SKIP)                                            \
 			SKIP(return, "no private pid namespace here (%s)", why); \
-		EXPECT_EQ(0, rc)                                                \
-		{                                                               \
-			TH_LOG("%d failed checks in the pid namespace", rc);    \
-		}                                                               \
+		EXPECT_EQ(0, rc)                                                 \
+		{                                                                \
+			TH_LOG("%d failed checks in the pid namespace", rc);     \
+		}                                                                \
 	} while (0)
 
 /* The next process created in this pid namespace gets pid. */

@@ -460,8 +460,8 @@ PS_TEST(wait, waiter_gone_by_longjmp_leaves_exit_readable)
 						     pidshim_fd(self->h));
 		EXPECT_TRUE(late >= 0 && late <= PS_READY_MS)
 		{
-			TH_LOG("round %d: fd readable %lld ms after the exit (-1: never)", round,
-			       (long long)late);
+			TH_LOG("round %d: fd readable %lld ms after the exit (-1: never)",
+			       round, (long long)late);
 		}
 		ASSERT_EQ(0, pidshim_try_wait(self->h, &ex));
 		expect_exited(_metadata, &ex, pidshim_pid(self->h), 5 + round);

@@ -28,10 +28,14 @@ struct pm {
 };
 
 static const struct pm pm_table[] = {
-	{ "native", PM_NEWEST, PM_KERNEL }, { "5.10", 5010, PM_KERNEL },
-	{ "5.4", 5004, PM_KERNEL },         { "5.3", 5003, PM_KERNEL },
-	{ "5.2", 5002, PM_KERNEL },         { "5.1", 5001, PM_KERNEL },
-	{ "4.19", 4019, PM_KERNEL },        { "docker-eperm", PM_NEWEST, PM_EPERM },
+	{ "native", PM_NEWEST, PM_KERNEL },
+	{ "5.10", 5010, PM_KERNEL },
+	{ "5.4", 5004, PM_KERNEL },
+	{ "5.3", 5003, PM_KERNEL },
+	{ "5.2", 5002, PM_KERNEL },
+	{ "5.1", 5001, PM_KERNEL },
+	{ "4.19", 4019, PM_KERNEL },
+	{ "docker-eperm", PM_NEWEST, PM_EPERM },
 	{ "android-sigsys", PM_NEWEST, PM_SIGSYS },
 };
 

@@ -440,7 +440,8 @@ static void probe_pidfd_info_exit(struct feature_result *r)
 }
 
 const struct feature cli_features[] = {
-	{ "pidfd_send_signal", "pidfd_send_signal()", 5, 1, BF_PIDFD_SEND_SIGNAL, probe_pidfd_send_signal },
+	{ "pidfd_send_signal", "pidfd_send_signal()", 5, 1, BF_PIDFD_SEND_SIGNAL,
+	  probe_pidfd_send_signal },
 	{ "clone_pidfd", "clone(CLONE_PIDFD)", 5, 2, 0, probe_clone_pidfd },
 	{ "pidfd_open", "pidfd_open()", 5, 3, BF_PIDFD_OPEN, probe_pidfd_open },
 	{ "pidfd_poll", "poll() on a pidfd", 5, 3, 0, probe_pidfd_poll },

@@ -76,9 +76,9 @@ extern "C" {
 #define PIDSHIM_API
 #endif
 
-#define PIDSHIM_VERSION_MAJOR 0
-#define PIDSHIM_VERSION_MINOR 2
-#define PIDSHIM_VERSION_PATCH 0
+#define PIDSHIM_VERSION_MAJOR  0
+#define PIDSHIM_VERSION_MINOR  2
+#define PIDSHIM_VERSION_PATCH  0
 #define PIDSHIM_VERSION_STRING "0.2.0"
 
 /*
@@ -94,22 +94,22 @@ extern "C" {
  * value, PIDSHIM_BACKEND=signalfd and pidshim_backend_name().
  */
 enum pidshim_backend {
-	PIDSHIM_BACKEND_PIDFD = 1,      /* pidfd_open + waitid(P_PIDFD)   Linux >= 5.4 */
+	PIDSHIM_BACKEND_PIDFD = 1,	/* pidfd_open + waitid(P_PIDFD)   Linux >= 5.4 */
 	PIDSHIM_BACKEND_PIDFD_POLL = 2, /* pidfd_open + waitid(P_PID)     Linux 5.3    */
-	PIDSHIM_BACKEND_SIGNALFD = 3,   /* the fallback, no pidfd         older/blocked */
+	PIDSHIM_BACKEND_SIGNALFD = 3,	/* the fallback, no pidfd         older/blocked */
 };
 
-struct pidshim;     /* opaque handle to one process */
+struct pidshim;	    /* opaque handle to one process */
 struct pidshim_set; /* opaque set of handles, for waiting on many */
 
 /* What the kernel reported when the process ended. */
 struct pidshim_exit {
-	siginfo_t info;       /* si_signo == SIGCHLD; si_code CLD_EXITED, CLD_KILLED
-	                         or CLD_DUMPED; si_status (exit code or signal);
-	                         si_pid; si_uid */
+	siginfo_t info;	      /* si_signo == SIGCHLD; si_code CLD_EXITED, CLD_KILLED
+				 or CLD_DUMPED; si_status (exit code or signal);
+				 si_pid; si_uid */
 	struct rusage rusage; /* resources used by the process and its waited-for
-	                         descendants; all zero when the kernel reported the
-	                         exit of a non-child (no rusage is available) */
+				 descendants; all zero when the kernel reported the
+				 exit of a non-child (no rusage is available) */
 };
 
 /*
@@ -117,9 +117,9 @@ struct pidshim_exit {
  * pidshim_mechanism() and pidshim(7).
  */
 enum pidshim_mechanism {
-	PIDSHIM_MECHANISM_THREAD = 1,   /* a library thread in waitid(P_ALL, WNOWAIT) */
+	PIDSHIM_MECHANISM_THREAD = 1,	/* a library thread in waitid(P_ALL, WNOWAIT) */
 	PIDSHIM_MECHANISM_SIGNALFD = 2, /* SIGCHLD, blocked in every thread, read from a
-	                                   signalfd: no thread at all */
+					   signalfd: no thread at all */
 };
 
 /*
@@ -131,7 +131,7 @@ enum pidshim_mechanism {
  * same process never take its status.  Only children can be owned
  * (-ECHILD otherwise), by one handle at a time (-EBUSY otherwise).
  */
-#define PIDSHIM_OPEN_OWN 0x1u
+#define PIDSHIM_OPEN_OWN       0x1u
 #define PIDSHIM_OPEN_ALL_FLAGS PIDSHIM_OPEN_OWN
 
 /*

@@ -24,18 +24,18 @@
 /* The kernel features a backend can need, as the probes find them. */
 enum backend_feature {
 	BF_PIDFD_SEND_SIGNAL = 1u << 0, /* Linux 5.1 */
-	BF_PIDFD_OPEN = 1u << 1,        /* Linux 5.3 */
-	BF_WAITID_PIDFD = 1u << 2,      /* Linux 5.4: waitid(P_PIDFD) */
-	BF_EVENTFD = 1u << 3,           /* Linux 2.6.22: every backend's spawn */
+	BF_PIDFD_OPEN = 1u << 1,	/* Linux 5.3 */
+	BF_WAITID_PIDFD = 1u << 2,	/* Linux 5.4: waitid(P_PIDFD) */
+	BF_EVENTFD = 1u << 3,		/* Linux 2.6.22: every backend's spawn */
 };
 
 struct backend_ops;
 
 struct backend_def {
-	int id;                        /* enum pidshim_backend */
-	const char *name;              /* pidshim_backend_name(), PIDSHIM_BACKEND */
+	int id;			       /* enum pidshim_backend */
+	const char *name;	       /* pidshim_backend_name(), PIDSHIM_BACKEND */
 	const struct backend_ops *ops; /* NULL outside the library */
-	unsigned int needs;            /* enum backend_feature bits, all required */
+	unsigned int needs;	       /* enum backend_feature bits, all required */
 };
 
 #ifndef BACKEND_OPS

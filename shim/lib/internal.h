@@ -32,10 +32,10 @@
  * are static.  No name outside pidshim_ ever reaches a program.
  */
 #ifdef PIDSHIM_AMALGAMATION
-#define HIDDEN static
+#define HIDDEN	    static
 #define HIDDEN_DATA static
 #else
-#define HIDDEN __attribute__((visibility("hidden")))
+#define HIDDEN	    __attribute__((visibility("hidden")))
 #define HIDDEN_DATA HIDDEN extern
 #endif
 
@@ -69,8 +69,9 @@ static inline int sys_waitid(int idtype, long id, siginfo_t *si, int options,
  */
 static inline bool si_is_exit(const siginfo_t *si)
 {
-	return si->si_pid != 0 && (si->si_code == CLD_EXITED || si->si_code == CLD_KILLED ||
-				   si->si_code == CLD_DUMPED);
+	return si->si_pid != 0 &&
+	       (si->si_code == CLD_EXITED || si->si_code == CLD_KILLED ||
+		si->si_code == CLD_DUMPED);
 }
 
 /* Life of a handle's process, as the user sees it. */
@@ -87,16 +88,16 @@ struct backend_ops;
 
 struct pidshim {
 	pid_t pid;
-	pid_t creator; /* the process that made the handle (see fork_inert) */
-	int fd;	       /* what pidshim_fd returns: the pidfd, or an eventfd */
-	int pidfd;     /* pidfd backends: == fd; else -1 */
-	int procfd;    /* fallback: /proc/PID (O_PATH), names the process, or -1 */
-	bool owned;    /* spawned (or PIDSHIM_OPEN_OWN): reap it if closed early */
-	bool child;    /* a child of this process (only children can be reaped) */
-	bool orphan;   /* closed by the user while running; the service reaps it */
-	bool tracked;  /* in the service's pid table (under svc lock) */
-	bool armed;    /* pidfd orphan: registered in the reaper's epoll */
-	bool fd_epoll; /* fallback, SIGCHLD mechanism: fd is an epoll (sigchld.c) */
+	pid_t creator;	    /* the process that made the handle (see fork_inert) */
+	int fd;		    /* what pidshim_fd returns: the pidfd, or an eventfd */
+	int pidfd;	    /* pidfd backends: == fd; else -1 */
+	int procfd;	    /* fallback: /proc/PID (O_PATH), names the process, or -1 */
+	bool owned;	    /* spawned (or PIDSHIM_OPEN_OWN): reap it if closed early */
+	bool child;	    /* a child of this process (only children can be reaped) */
+	bool orphan;	    /* closed by the user while running; the service reaps it */
+	bool tracked;	    /* in the service's pid table (under svc lock) */
+	bool armed;	    /* pidfd orphan: registered in the reaper's epoll */
+	bool fd_epoll;	    /* fallback, SIGCHLD mechanism: fd is an epoll (sigchld.c) */
 	unsigned int shard; /* ... and the shard of its signalfd */
 	const struct backend_ops *ops;
 	_Atomic int state; /* enum h_state */
@@ -228,8 +229,8 @@ enum clone_spawn_want {
 	CLONE_SPAWN_PIDFD = 1u << 0,  /* *pidfd, through CLONE_PIDFD */
 	CLONE_SPAWN_PROCFD = 1u << 1, /* *procfd, the child's /proc/PID */
 };
-HIDDEN int clone_spawn(const struct spawn_req *rq, unsigned int want,
-		       pid_t *pid, int *pidfd, int *procfd);
+HIDDEN int clone_spawn(const struct spawn_req *rq, unsigned int want, pid_t *pid,
+		       int *pidfd, int *procfd);
 HIDDEN bool clone_spawn_can(const struct spawn_req *rq);
 
 /*

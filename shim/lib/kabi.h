@@ -81,7 +81,7 @@ struct pidshim_pidfd_info {
 	uint32_t coredump_mask; /* Linux 6.16 */
 	uint32_t spare1;
 };
-#define PIDSHIM_PIDFD_INFO_SIZE_VER0 64
+#define PIDSHIM_PIDFD_INFO_SIZE_VER0	   64
 #define PIDSHIM_PIDFD_GET_INFO_SIZED(size) _IOC(_IOC_READ | _IOC_WRITE, 0xFF, 11, (size))
 #define PIDSHIM_PIDFD_GET_INFO \
 	PIDSHIM_PIDFD_GET_INFO_SIZED(sizeof(struct pidshim_pidfd_info))

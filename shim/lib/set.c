@@ -33,10 +33,10 @@ struct pidshim_set {
 	pid_t creator;
 	pthread_mutex_t lock;
 	struct pidshim **members; /* by slot; NULL for a free slot */
-	uint32_t *free_slots;     /* stack of free slots below high */
-	uint32_t high, cap;       /* slots used so far, slots allocated */
+	uint32_t *free_slots;	  /* stack of free slots below high */
+	uint32_t high, cap;	  /* slots used so far, slots allocated */
 	uint32_t nfree;
-	uint32_t n;               /* members */
+	uint32_t n; /* members */
 	uint32_t gen;
 	uint32_t armed; /* members still registered in the epoll */
 	uint64_t seq;
@@ -244,7 +244,8 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 			return -ECHILD;
 		if (cancel_state == PTHREAD_CANCEL_ENABLE)
 			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-		n = epoll_wait(s->epfd, ev, MAX_EVENTS, deadline_remaining(deadline, timeout_ms));
+		n = epoll_wait(s->epfd, ev, MAX_EVENTS,
+			       deadline_remaining(deadline, timeout_ms));
 		if (n < 0)
 			n = errno == EINTR ? 0 : -errno;
 		if (cancel_state == PTHREAD_CANCEL_ENABLE)

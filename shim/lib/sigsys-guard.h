@@ -27,7 +27,8 @@
 #define SYSCALL_TRAPPED (-4096L)
 
 /* Set only while this thread runs a guarded syscall; read by the handler. */
-static __thread sigjmp_buf *volatile sigsys_jmp __attribute__((tls_model("initial-exec")));
+static __thread sigjmp_buf *volatile sigsys_jmp
+	__attribute__((tls_model("initial-exec")));
 static struct sigaction sigsys_prev;
 
 static void sigsys_guard_handler(int sig, siginfo_t *si, void *uc)

@@ -81,7 +81,8 @@ static int spawn_with_glibc_pidfd(const struct spawn_req *rq, pid_t *pid, int *p
 	gp = atomic_load(&getpid_fn);
 	if (!fn || !gp)
 		return -ENOSYS;
-	r = fn(&fd, rq->path, rq->actions, rq->attr, rq->argv, rq->envp ? rq->envp : environ);
+	r = fn(&fd, rq->path, rq->actions, rq->attr, rq->argv,
+	       rq->envp ? rq->envp : environ);
 	if (r == ENOSYS || r == EINVAL) /* clone3/CLONE_PIDFD refused */
 		return -ENOSYS;
 	if (r)
@@ -203,7 +204,8 @@ static int spawn_pidfd(const struct spawn_req *rq, struct pidshim *h)
 		r = clone_spawn(rq, CLONE_SPAWN_PIDFD, &pid, &fd, NULL);
 		/* An emulator may refuse CLONE_PIDFD, or run the clone as a
 		 * plain fork (the child exists, without a pidfd). */
-		atomic_store(&clone_pidfd_works, r == -ENOSYS || (r == 0 && fd < 0) ? -1 : 1);
+		atomic_store(&clone_pidfd_works,
+			     r == -ENOSYS || (r == 0 && fd < 0) ? -1 : 1);
 		if (r == 0 && fd < 0)
 			return name_after_spawn(h, pid, -1);
 	}
@@ -262,7 +264,9 @@ static int spawn_common(enum spawn_lookup lookup, struct pidshim **ret, const ch
 			const posix_spawnattr_t *attr, char *const argv[],
 			char *const envp[])
 {
-	struct spawn_req rq = { lookup == SPAWN_SEARCH_PATH, path, actions, attr, argv, envp };
+	struct spawn_req rq = {
+		lookup == SPAWN_SEARCH_PATH, path, actions, attr, argv, envp
+	};
 	const struct backend_ops *ops;
 	struct pidshim *h;
 	int r;
@@ -307,7 +311,8 @@ PIDSHIM_API int pidshim_spawn(struct pidshim **ret, const char *path,
 			      const posix_spawnattr_t *attr, char *const argv[],
 			      char *const envp[])
 {
-	int cs = cancel_off(), r = spawn_common(SPAWN_PATH_AS_GIVEN, ret, path, actions, attr, argv, envp);
+	int cs = cancel_off(),
+	    r = spawn_common(SPAWN_PATH_AS_GIVEN, ret, path, actions, attr, argv, envp);
 
 	cancel_restore(cs);
 	return r;
@@ -318,7 +323,8 @@ PIDSHIM_API int pidshim_spawnp(struct pidshim **ret, const char *file,
 			       const posix_spawnattr_t *attr, char *const argv[],
 			       char *const envp[])
 {
-	int cs = cancel_off(), r = spawn_common(SPAWN_SEARCH_PATH, ret, file, actions, attr, argv, envp);
+	int cs = cancel_off(),
+	    r = spawn_common(SPAWN_SEARCH_PATH, ret, file, actions, attr, argv, envp);
 
 	cancel_restore(cs);
 	return r;
