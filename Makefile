@@ -68,6 +68,11 @@ LIB_SO_DEV := $(BUILD)/libpidshim.so
 LIB_A := $(BUILD)/libpidshim.a
 LIB_PC := $(BUILD)/pidshim.pc
 LIB_CFLAGS := $(CFLAGS_COMMON) -Wunused-parameter -fPIC -fvisibility=hidden -DPIDSHIM_BUILDING -I$(INCDIR) -Ishim/lib
+# A program built against the library (the CLI, tests, examples).
+PROG_CFLAGS = $(CFLAGS_COMMON) -I$(INCDIR)
+# A fully static test program: it runs under `pidshim emulate`, in the
+# kernel-matrix guests and setuid, so neither sanitizers nor LD_LIBRARY_PATH.
+STATIC_PROG_CFLAGS = -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE -pthread -I$(INCDIR) -static
 
 # Fragments append to these.
 ALL_TARGETS := lib
@@ -144,17 +149,30 @@ $(LIB_PC): shim/pidshim.pc.in Makefile | $(BUILD)/obj/lib
 check-symbols: $(LIB_SO_REAL)
 	ci/check-symbols.sh $(LIB_SO_REAL) $(LIB_MAP) $(BUILD)/results
 
-# Prints the diff clang-format (.clang-format, kernel style) would apply.
+# Every C file of shim/ and selftests/ must be laid out as .clang-format
+# (kernel style) says: prints the diff clang-format would apply and fails
+# on any.  One test per file in $(BUILD)/results/style.count.  Fix with
+# `clang-format -i FILE`.
+STYLE_FILES = $(sort $(wildcard shim/*/*.[ch] selftests/*.[ch] selftests/*/*.[ch]))
 check-style:
-	@for f in $(LIB_SRCS) shim/lib/*.h $(INCDIR)/pidshim.h; do \
-		clang-format "$$f" | diff -u "$$f" - || true; \
-	done
+	@mkdir -p $(BUILD)/results
+	@if ! command -v clang-format >/dev/null; then \
+		echo "check-style: clang-format is not installed (ci/deps/style.list)"; \
+		echo "0 1 0" > $(BUILD)/results/style.count; exit 1; \
+	fi; \
+	p=0; f=0; for file in $(STYLE_FILES); do \
+		if clang-format --style=file "$$file" | diff -u "$$file" -; then \
+			p=$$((p + 1)); else f=$$((f + 1)); fi; \
+	done; \
+	echo "$$p $$f 0" > $(BUILD)/results/style.count; \
+	echo "style: $$p passed, $$f failed"; \
+	[ "$$f" = 0 ]
 
 # A consumer built against an installed copy, through pkg-config, as C and C++.
 check-consumer: lib
 	ci/check-consumer.sh $(BUILD)
 
-CHECK_TARGETS += check-symbols check-consumer
+CHECK_TARGETS += check-symbols check-consumer check-style
 
 -include mk/*.mk
 -include $(wildcard $(BUILD)/obj/*/*.d)

@@ -9,7 +9,7 @@
 # result, a harness error) gets a "not ok" line here, and one that runs
 # past KM_TEST_TIMEOUT is killed and gets one too, so no failure goes
 # uncounted.  It also holds the one copy of the backend each personality
-# must select (CONTRACT section 4), written down apart from the CLI's
+# must select (pidshim(7) PERSONALITIES), written down apart from the CLI's
 # table so that a wrong table in the CLI cannot hide a wrong choice.
 #
 #   kernel-tests.sh DIR                        (in a cell of pidshim matrix)

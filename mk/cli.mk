@@ -22,12 +22,15 @@
 # needed by emulate (shim/cli/personality.c).
 
 CLI_SRCS := $(sort $(wildcard shim/cli/*.c))
-CLI_HDRS := $(wildcard shim/cli/*.h) $(INCDIR)/pidshim.h
+# The library's headers the CLI shares (kernel ABI, SIGSYS guard, backend
+# table); never internal.h.
+CLI_LIB_HDRS := shim/lib/kabi.h shim/lib/sigsys-guard.h shim/lib/backends.h
+CLI_HDRS := $(wildcard shim/cli/*.h) $(CLI_LIB_HDRS) $(INCDIR)/pidshim.h
 CLI_OBJS := $(patsubst shim/cli/%.c,$(BUILD)/obj/cli/%.o,$(CLI_SRCS))
 CLI_STATIC_OBJS := $(patsubst shim/cli/%.c,$(BUILD)/obj/cli-static/%.o,$(CLI_SRCS))
 CLI_BIN := $(BUILD)/pidshim
 CLI_STATIC_BIN := $(BUILD)/static/pidshim
-CLI_CFLAGS := $(CFLAGS_COMMON) -I$(INCDIR)
+CLI_CFLAGS := $(PROG_CFLAGS) -Ishim/lib
 CLI_LIBS := -lseccomp
 BATS ?= bats
 BATS_FILTER ?=
@@ -61,7 +64,7 @@ $(CLI_BIN): $(CLI_OBJS) $(LIB_A)
 # Static: the packager's flags (blhc checks them here too) but no
 # sanitizers: they do not link statically.
 $(BUILD)/obj/cli-static/%.o: shim/cli/%.c $(CLI_HDRS) | $(BUILD)/obj/cli-static
-	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(INCDIR) \
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(INCDIR) -Ishim/lib \
 		$(if $(filter %/matrix.o,$@),$(CLI_LIBEXEC_DEF)) -c -o $@ $<
 
 cli-static: $(CLI_STATIC_BIN)

@@ -35,7 +35,7 @@ $(EX_BUILD):
 # Linked statically against libpidshim.a so they run from the build tree
 # (and under `pidshim emulate`) without LD_LIBRARY_PATH.
 $(EX_BUILD)/%: examples/%.c examples/children.h $(INCDIR)/pidshim.h $(LIB_A) | $(EX_BUILD)
-	$(CC) $(CFLAGS_COMMON) -I$(INCDIR) $(EX_CFLAGS_$*) -o $@ $< $(LIB_A) \
+	$(CC) $(PROG_CFLAGS) $(EX_CFLAGS_$*) -o $@ $< $(LIB_A) \
 		$(EX_LIBS_$*) $(LDFLAGS_COMMON)
 
 check-examples: $(EX_BINS) $(CLI_BIN)

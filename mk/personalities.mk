@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Kernel personalities (CONTRACT section 4): `make check-personalities`
+# Kernel personalities (pidshim(7) PERSONALITIES): `make check-personalities`
 # runs the complete C selftest suite under every seccomp personality
 # (`pidshim emulate NAME -- ...`), asserts the backend each one must
 # select, runs the personality-specific checks of selftests/personality/
@@ -40,7 +40,7 @@ personality-tests-static: $(PERS_STATIC_PROGS) $(PERS_STATIC_DIR)/LIST
 $(PERS_STATIC_PROGS): $(PERS_STATIC_DIR)/%: $(PERS_SRC_DIR)/%.c $(wildcard $(PERS_SRC_DIR)/*.h) \
 		$(INCDIR)/pidshim.h $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE -pthread -I$(INCDIR) -static -o $@ $< $(LIB_A)
+	$(CC) $(STATIC_PROG_CFLAGS) -o $@ $< $(LIB_A)
 
 $(PERS_STATIC_DIR)/LIST: mk/personalities.mk
 	@mkdir -p $(@D)
@@ -51,7 +51,7 @@ $(PERS_STATIC_DIR)/LIST: mk/personalities.mk
 $(PERS_PROGS): $(PERS_BIN_DIR)/%: $(PERS_SRC_DIR)/%.c $(wildcard $(PERS_SRC_DIR)/*.h) \
 		$(INCDIR)/pidshim.h $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) -I$(INCDIR) -o $@ $< $(LIB_A) $(LDFLAGS_COMMON)
+	$(CC) $(PROG_CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS_COMMON)
 
 # The suite binaries and their helper come from mk/selftests.mk.
 check-personalities: personality-tests selftests $(PERSONALITY_PIDSHIM)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # The C selftests (selftests/*.c, kselftest harness): one binary per area
-# of CONTRACT section 3, each running every behaviour test once per backend.
+# of the promised behaviour (pidshim(7), the section 3 pages), each running every behaviour test once per backend.
 #
 #   make selftests          build $(BUILD)/selftests/{LIST,helper,<area>...}
 #   make selftests-static   static binaries against libpidshim.a in

@@ -39,16 +39,16 @@ fuzz-progs: $(FUZZ_BINS)
 # Static, no sanitizer: one spawn must cost a clone and an exec only.
 $(ST_BUILD)/stress-child $(ST_BUILD)/tsan/stress-child: stress/child.c
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE -static -o $@ $<
+	$(CC) $(STATIC_PROG_CFLAGS) -o $@ $<
 
 $(ST_BUILD)/pidshim-%: stress/%.c $(ST_COMMON) $(INCDIR)/pidshim.h $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) -I$(INCDIR) -o $@ $< stress/common.c $(LIB_A) $(LDFLAGS_COMMON) -lrt
+	$(CC) $(PROG_CFLAGS) -o $@ $< stress/common.c $(LIB_A) $(LDFLAGS_COMMON) -lrt
 
 # Every allocation the library makes goes through faults.c's wrappers.
 $(ST_BUILD)/pidshim-faults: stress/faults.c $(ST_COMMON) $(INCDIR)/pidshim.h $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) -I$(INCDIR) -o $@ $< stress/common.c $(LIB_A) $(ST_WRAP) \
+	$(CC) $(PROG_CFLAGS) -o $@ $< stress/common.c $(LIB_A) $(ST_WRAP) \
 		$(LDFLAGS_COMMON) -lrt
 
 # Static so that it runs setuid/setgid without the loader dropping
@@ -60,8 +60,7 @@ $(BUILD)/plain/libpidshim.a: $(LIB_SRCS) shim/lib/*.h $(INCDIR)/pidshim.h
 
 $(ST_BUILD)/secure-probe: stress/secure-probe.c $(INCDIR)/pidshim.h $(ST_PLAIN_LIB)
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE -pthread -I$(INCDIR) -static -o $@ $< \
-		$(ST_PLAIN_LIB)
+	$(CC) $(STATIC_PROG_CFLAGS) -o $@ $< $(ST_PLAIN_LIB)
 
 # ThreadSanitizer: the library rebuilt with SANITIZE=thread, and the
 # threaded tests against it.

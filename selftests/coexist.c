@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * coexist.c - selftests of CONTRACT section 3 "Coexistence": the library
+ * coexist.c - selftests of pidshim(7) COEXISTENCE: the library
  * reaps only what it holds handles for, so system() and waitpid(own_pid)
  * keep seeing their own statuses and foreign zombies stay for their owner;
  * no exit is missed while another thread keeps SIGCHLD unblocked (with a

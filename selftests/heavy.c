@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * heavy.c - the load tests of CONTRACT section 3 (100 / 20 children with
+ * heavy.c - the load tests of the promises in pidshim(7) (100 / 20 children with
  * PIDSHIM_TEST_QUICK=1): 1000 children exiting at once, where SIGCHLD
  * coalesces, must all be noticed (every fd readable, every wait the true
  * status, and the same through one set); and 8 threads each spawning and

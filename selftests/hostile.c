@@ -51,14 +51,14 @@ FIXTURE_TEARDOWN(hostile)
  * the namespace's init exits with their number.
  */
 static int ns_fails;
-#define NS_EXPECT(cond, ...)                                                     \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
+#define NS_EXPECT(cond, ...)                                                         \
+	do {                                                                         \
+		if (!(cond)) {                                                       \
 			fprintf(stderr, "# %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                            \
-			fputc('\n', stderr);                                     \
-			ns_fails++;                                              \
-		}                                                                \
+			fprintf(stderr, __VA_ARGS__);                                \
+			fputc('\n', stderr);                                         \
+			ns_fails++;                                                  \
+		}                                                                    \
 	} while (0)
 
 /* A process on pid that exits with code at once, or (release != NULL)
@@ -468,7 +468,8 @@ static void spawn_while_reaped(struct __test_metadata *_metadata, bool ign, bool
 	for (int i = 0; i < n; i++) {
 		struct pidshim_exit ex;
 		struct pidshim *h = NULL;
-		int r = pidshim_spawn(&h, argv[0], actions ? &fa : NULL, NULL, argv, NULL);
+		int r = pidshim_spawn(&h, argv[0], actions ? &fa : NULL, NULL, argv,
+				      NULL);
 
 		if (r != 0) {
 			if (bad_spawn++ < 3)
@@ -477,9 +478,9 @@ static void spawn_while_reaped(struct __test_metadata *_metadata, bool ign, bool
 		}
 		memset(&ex, 0, sizeof(ex));
 		r = pidshim_wait(h, &ex);
-		if (!(r == -ECHILD || (r == 0 && ex.info.si_code == CLD_EXITED &&
-				       ex.info.si_status == 0 &&
-				       ex.info.si_pid == pidshim_pid(h)))) {
+		if (!(r == -ECHILD ||
+		      (r == 0 && ex.info.si_code == CLD_EXITED &&
+		       ex.info.si_status == 0 && ex.info.si_pid == pidshim_pid(h)))) {
 			if (bad_wait++ < 3)
 				TH_LOG("wait %d: %s", i, describe(r, &ex));
 		}
@@ -554,7 +555,8 @@ static void *reuse_thread(void *arg)
 			 * --track-fds, whose error exit then looked like a
 			 * signalled sentinel.) */
 			if (dup2(p[0], 0) == 0)
-				execl(ps_helper(), ps_helper(), "wait", "0", (char *)NULL);
+				execl(ps_helper(), ps_helper(), "wait", "0",
+				      (char *)NULL);
 			_exit(127);
 		}
 		close(p[0]);
@@ -585,11 +587,11 @@ static int ns_spawn_reuse_race(void)
 		NS_EXPECT(r == 0 || r == -ESRCH, "send_signal: %d", r);
 		memset(&ex, 0, sizeof(ex));
 		r = pidshim_wait(h, &ex);
-		NS_EXPECT(r == -ECHILD ||
-				  (r == 0 && ex.info.si_pid == pidshim_pid(h) &&
-				   ((ex.info.si_code == CLD_EXITED && ex.info.si_status == 0) ||
-				    (ex.info.si_code == CLD_KILLED &&
-				     ex.info.si_status == SIGTERM))),
+		NS_EXPECT(r == -ECHILD || (r == 0 && ex.info.si_pid == pidshim_pid(h) &&
+					   ((ex.info.si_code == CLD_EXITED &&
+					     ex.info.si_status == 0) ||
+					    (ex.info.si_code == CLD_KILLED &&
+					     ex.info.si_status == SIGTERM))),
 			  "wait %d: %s", i, describe(r, &ex));
 		pidshim_close(h);
 	}
@@ -651,7 +653,8 @@ PS_TEST(hostile, fd_and_set_report_a_child_other_code_reaped_first)
 		dt = ps_now_ms() - t0;
 		EXPECT_EQ(0, r)
 		{
-			TH_LOG("round %d: set_wait %d after %lld ms", i, r, (long long)dt);
+			TH_LOG("round %d: set_wait %d after %lld ms", i, r,
+			       (long long)dt);
 		}
 		if (r == 0)
 			EXPECT_EQ(self->h, ready);
@@ -722,8 +725,8 @@ static bool timed_join(pthread_t t, void **ret, int ms)
  * library stays usable (no lock held), no fd is left open and the child
  * is still the handle's to wait for.
  */
-static void cancel_blocked(struct __test_metadata *_metadata, FIXTURE_DATA(hostile) * self,
-			   int what)
+static void cancel_blocked(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(hostile) * self, int what)
 {
 	struct canc c = { .what = what };
 	struct pidshim_exit ex;
@@ -807,9 +810,9 @@ static void *pending_cancel_calls(void *arg)
 	p->spawned = p->spawn_r == 0 ? pidshim_pid(h2) : 0;
 	p->try_r = pidshim_try_wait(p->h, &ex);
 	p->sig_r = pidshim_send_signal(p->h, 0);
-	pidshim_close(p->h);   /* its child still runs */
+	pidshim_close(p->h); /* its child still runs */
 	pidshim_set_free(p->s);
-	pidshim_close(h2);     /* its child may still run */
+	pidshim_close(h2); /* its child may still run */
 	atomic_store(&p->done, 1);
 	pthread_testcancel();
 	atomic_store(&p->done, 2);
@@ -833,7 +836,8 @@ PS_TEST(hostile, pending_cancel_lets_close_and_other_calls_finish)
 	atomic_store(&p.cancelled, true);
 	ASSERT_TRUE(timed_join(t, &ret, 3000 * ps_slow()))
 	{
-		TH_LOG("thread stuck with a pending cancel (done=%d)", atomic_load(&p.done));
+		TH_LOG("thread stuck with a pending cancel (done=%d)",
+		       atomic_load(&p.done));
 		abort();
 	}
 	EXPECT_EQ(PTHREAD_CANCELED, ret);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * open.c - selftests of CONTRACT section 3 "Open" (and its "Precisions"):
+ * open.c - selftests of what pidshim_open(3) promises:
  * argument checks, nonexistent pids, children and zombie children opened
  * by pid, non-children (readable fd and blocking wait on the pidfd
  * backends, -ECHILD on signalfd), and that a handle of a process pidshim

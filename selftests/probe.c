@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * probe.c - selftests of CONTRACT section 3 "Probe" and the backend API.
+ * probe.c - selftests of the probe (pidshim(7), THE PROBE) and the backend API.
  *
  * The library's backend choice is checked against an independent raw probe
  * of the kernel (pstest.h) and, when the personality runner sets
@@ -318,10 +318,10 @@ TEST(emfile_while_probing_is_reported_not_cached)
 
 #ifdef PS_AUDIT_ARCH
 /* Every filter's start: allow other ABIs' calls, then load the number. */
-#define PS_BPF_OUR_ARCH_THEN_NR                                                    \
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),   \
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PS_AUDIT_ARCH, 1, 0),          \
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),                      \
+#define PS_BPF_OUR_ARCH_THEN_NR                                                  \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)), \
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PS_AUDIT_ARCH, 1, 0),        \
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),                    \
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
 
 #define ARG0_LO                                   \

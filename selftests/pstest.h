@@ -42,6 +42,12 @@
 #include "kselftest_harness.h"
 #include <pidshim.h>
 
+/*
+ * The kernel ABI again, on purpose: the library, the CLI and the
+ * personalities share shim/lib/kabi.h, and this oracle stays independent
+ * of the code it checks (a wrong number there must not hide here).  The
+ * same holds for ps_raw_syscall's SIGSYS guard and ps_kernel_serves below.
+ */
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
@@ -192,7 +198,8 @@ static inline void ps_filter_tests(void)
 	if (!want || !*want)
 		return;
 	for (f = __fixture_list; f; f = f->next) {
-		struct __fixture_variant_metadata *v, *vhead = NULL, *vtail = NULL, *vnext;
+		struct __fixture_variant_metadata *v, *vhead = NULL, *vtail = NULL,
+						      *vnext;
 		struct __test_metadata *t, *thead = NULL, *ttail = NULL, *tnext;
 
 		/* Keep a test if some variant of it matches, and a variant if
@@ -202,7 +209,8 @@ static inline void ps_filter_tests(void)
 
 			tnext = t->next;
 			for (v = f->variant; v; v = v->next)
-				keep = keep || ps_name_matches(want, f->name, v->name, t->name);
+				keep = keep ||
+				       ps_name_matches(want, f->name, v->name, t->name);
 			if (!f->variant)
 				keep = ps_name_matches(want, f->name, "", t->name);
 			if (!keep)
@@ -225,7 +233,8 @@ static inline void ps_filter_tests(void)
 
 			vnext = v->next;
 			for (t = f->tests; t; t = t->next)
-				keep = keep || ps_name_matches(want, f->name, v->name, t->name);
+				keep = keep ||
+				       ps_name_matches(want, f->name, v->name, t->name);
 			if (!keep)
 				continue;
 			v->prev = vtail ? vtail : v;
@@ -313,14 +322,13 @@ struct ps_kernel {
 	bool pidfd_open;	/* Linux 5.3 */
 	bool pidfd_send_signal; /* Linux 5.1 (valgrind 3.24 lacks it) */
 	bool waitid_pidfd;	/* Linux 5.4 */
-	bool signalfd;		/* Linux 2.6.27 (signalfd4) */
+	bool eventfd;		/* Linux 2.6.27 (eventfd2), the fallback's handle fds */
 };
 
 static inline struct ps_kernel ps_probe_kernel(void)
 {
 	struct ps_kernel k = { false, false, false, false };
 	siginfo_t si;
-	sigset_t set;
 	long fd;
 
 	fd = ps_raw_syscall(__NR_pidfd_open, getpid(), 0, 0, 0, 0);
@@ -339,11 +347,10 @@ static inline struct ps_kernel ps_probe_kernel(void)
 			ps_raw_syscall(__NR_pidfd_send_signal, fd, 0, 0, 0, 0) == 0;
 		close((int)fd);
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	fd = ps_raw_syscall(SYS_signalfd4, -1, (long)&set, _NSIG / 8, O_CLOEXEC, 0);
+	/* The "signalfd" backend needs no signalfd: one eventfd per handle. */
+	fd = ps_raw_syscall(SYS_eventfd2, 0, O_CLOEXEC, 0, 0, 0);
 	if (fd >= 0) {
-		k.signalfd = true;
+		k.eventfd = true;
 		close((int)fd);
 	}
 	return k;
@@ -358,7 +365,7 @@ static inline bool ps_kernel_serves(const struct ps_kernel *k, int backend)
 	case PIDSHIM_BACKEND_PIDFD_POLL:
 		return k->pidfd_open && k->pidfd_send_signal;
 	case PIDSHIM_BACKEND_SIGNALFD:
-		return k->signalfd;
+		return k->eventfd;
 	}
 	return false;
 }
@@ -384,7 +391,7 @@ static inline bool ps_under_valgrind(void)
 static inline const char *ps_missing_feature(const struct ps_kernel *k, int backend)
 {
 	if (backend == PIDSHIM_BACKEND_SIGNALFD)
-		return "kernel lacks signalfd4 (Linux 2.6.27)";
+		return "kernel lacks eventfd2 (Linux 2.6.27)";
 	if (!k->pidfd_open)
 		return "kernel lacks pidfd_open (Linux 5.3)";
 	if (!k->pidfd_send_signal)
@@ -882,7 +889,8 @@ static inline int ps_in_pidns(int (*fn)(void), char *why, size_t whylen)
 		close(p[0]);
 		if (unshare(CLONE_NEWPID | CLONE_NEWNS) ||
 		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL)) {
-			n = snprintf(msg, sizeof(msg), "unshare(CLONE_NEWPID|CLONE_NEWNS): %s",
+			n = snprintf(msg, sizeof(msg),
+				     "unshare(CLONE_NEWPID|CLONE_NEWNS): %s",
 				     strerror(errno));
 			if (write(p[1], msg, (size_t)n) < 0)
 				_exit(1);
@@ -890,8 +898,8 @@ static inline int ps_in_pidns(int (*fn)(void), char *why, size_t whylen)
 		}
 		init = fork();
 		if (init == 0) {
-			if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-				  NULL)) {
+			if (mount("proc", "/proc", "proc",
+				  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
 				n = snprintf(msg, sizeof(msg), "mount of a new /proc: %s",
 					     strerror(errno));
 				if (write(p[1], msg, (size_t)n) < 0)
@@ -926,16 +934,16 @@ static inline int ps_in_pidns(int (*fn)(void), char *why, size_t whylen)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-#define PS_RUN_IN_PIDNS(fn)                                                        \
-	do {                                                                    \
-		char why[160];                                                  \
-		int rc = ps_in_pidns(fn, why, sizeof(why));                     \
-		if (rc == PS_NS_SKIP)                                           \
+#define PS_RUN_IN_PIDNS(fn)                                                      \
+	do {                                                                     \
+		char why[160];                                                   \
+		int rc = ps_in_pidns(fn, why, sizeof(why));                      \
+		if (rc == PS_NS_SKIP)                                            \
 			SKIP(return, "no private pid namespace here (%s)", why); \
-		EXPECT_EQ(0, rc)                                                \
-		{                                                               \
-			TH_LOG("%d failed checks in the pid namespace", rc);    \
-		}                                                               \
+		EXPECT_EQ(0, rc)                                                 \
+		{                                                                \
+			TH_LOG("%d failed checks in the pid namespace", rc);     \
+		}                                                                \
 	} while (0)
 
 /* The next process created in this pid namespace gets pid. */

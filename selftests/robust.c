@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * robust.c - selftests of CONTRACT section 3 "Coexistence and robustness"
- * about resources: every fd the library makes is O_CLOEXEC and none shows
+ * robust.c - selftests of the robustness pidshim(7) promises about
+ * resources: every fd the library makes is O_CLOEXEC and none shows
  * up in a spawned child (pidshim's or plain posix_spawn's); the fd count is
  * the same before and after 1000 spawn/wait/close cycles mixing failed
  * spawns, sets and handles closed while their child runs (and those

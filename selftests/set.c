@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * set.c - selftests of CONTRACT section 3 "Sets" (and its "Precisions"):
+ * set.c - selftests of what the sets promise (pidshim_set_wait(3)):
  * set_wait returns an exited, unreaped member or -ETIMEDOUT, never a
  * running one; members exiting together are reported in turn; a member is
  * reported until reaped or removed and never after its reap; -ECHILD for
@@ -220,6 +220,34 @@ PS_TEST(set, add_twice_eexist_other_set_ebusy_remove_nonmember_enoent)
 	/* The removed member is not reported by its former set. */
 	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, 100, &ready));
 	pidshim_set_free(other);
+}
+
+/*
+ * The error filter at the public boundary: epoll_wait's EBADF, after the
+ * program closed the set's fd, is not an error pidshim_set_wait lists, so
+ * it reaches the caller as -EFAULT (it used to be -EINVAL, which means a
+ * NULL argument here).  A copy of the fd keeps the epoll to put it back.
+ */
+PS_TEST(set, closed_set_fd_gives_efault_and_changes_nothing)
+{
+	struct pidshim *ready = NULL;
+	int fd, keep, r;
+
+	add_blockers(_metadata, self);
+	fd = pidshim_set_fd(self->s);
+	ASSERT_LE(0, fd);
+	keep = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	ASSERT_LE(0, keep);
+	ASSERT_EQ(0, close(fd));
+	r = pidshim_set_wait(self->s, 100, &ready);
+	ASSERT_EQ(fd, dup3(keep, fd, O_CLOEXEC));
+	close(keep);
+	EXPECT_EQ(-EFAULT, r);
+	EXPECT_NULL(ready);
+	ps_close(&self->release[1]);
+	ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &ready));
+	EXPECT_EQ(self->h[1], ready);
+	reap(_metadata, self, 1);
 }
 
 PS_TEST(set, removed_member_is_not_reported)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * signal.c - selftests of CONTRACT section 3 "Signals": delivery to a
+ * signal.c - selftests of pidshim_send_signal(3): delivery to a
  * running process, sig 0 as an existence check, -EINVAL for invalid
  * signals, 0 for an exited but unreaped process, and -ESRCH after the reap
  * with no signal reaching any other process.  To make PID reuse real, a

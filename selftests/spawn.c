@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * spawn.c - selftests of CONTRACT section 3 "Spawn" (and its
- * "Precisions"): argv/envp/PATH handling, attributes and file actions,
- * exec errors returned as -errno with no zombie and no fd left, the
- * child's signal mask and dispositions equal to what plain posix_spawn
- * gives (compared through /proc/self/status of both children), the
- * caller's own mask left alone, and EMFILE after the child started: the
- * child is killed and reaped, the error returned, nothing left.
+ * spawn.c - selftests of what pidshim_spawn(3) promises: argv/envp/PATH handling,
+ * attributes and file actions, exec errors returned as -errno with no zombie and no fd
+ * left, the child's signal mask and dispositions equal to what plain posix_spawn gives
+ * (compared through /proc/self/status of both children), the caller's own mask left
+ * alone, and EMFILE after the child started: the child is killed and reaped, the error
+ * returned, nothing left.
  */
 #include <sys/stat.h>
 

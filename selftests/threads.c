@@ -44,7 +44,6 @@ FIXTURE_TEARDOWN(threads)
 	pidshim_close(self->h);
 }
 
-
 /* Waits up to ms for the thread count to drop to want; the count then. */
 static int threads_settle(int want, int ms)
 {
@@ -77,9 +76,11 @@ static bool userns_possible(char *why, size_t n)
 	if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st))
 		return false;
 	r = WEXITSTATUS(st);
-	snprintf(why, n, "unshare(CLONE_NEWUSER) fails even in a fresh process: %s "
+	snprintf(why, n,
+		 "unshare(CLONE_NEWUSER) fails even in a fresh process: %s "
 		 "(user namespaces disabled here, or the emulator runs a thread of its "
-		 "own in every process)", strerror(r));
+		 "own in every process)",
+		 strerror(r));
 	return r == 0;
 }
 
@@ -178,7 +179,8 @@ PS_TEST(threads, quiesce_is_ebusy_only_while_something_is_pending)
  */
 PS_TEST(threads, open_handles_cost_no_thread_on_pidfd_backends_two_on_the_fallback)
 {
-	int want = variant->expect == PIDSHIM_BACKEND_SIGNALFD && !variant->sigchld ? 3 : 1;
+	int want =
+		variant->expect == PIDSHIM_BACKEND_SIGNALFD && !variant->sigchld ? 3 : 1;
 	struct pidshim *h[8];
 	int rel[8];
 

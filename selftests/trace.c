@@ -48,7 +48,7 @@ FIXTURE_TEARDOWN(trace)
 struct stops {
 	int signal, syscall, exec, other;
 	bool exit_seen; /* the exit, seen without being consumed */
-	bool gone;      /* reaped before the tracer looked (after all stops) */
+	bool gone;	/* reaped before the tracer looked (after all stops) */
 	const char *error;
 };
 
@@ -78,15 +78,17 @@ static void trace_to_exit(struct __test_metadata *_metadata, pid_t pid, struct p
 		long sig = 0;
 
 		memset(&si, 0, sizeof(si));
-		r = waitid(P_PID, pid, &si, WEXITED | WSTOPPED | WNOWAIT | WNOHANG | __WALL);
+		r = waitid(P_PID, pid, &si,
+			   WEXITED | WSTOPPED | WNOWAIT | WNOHANG | __WALL);
 		if (r < 0) {
 			s->gone = true;
 			return;
 		}
 		if (si.si_pid == 0) {
 			if (ps_now_ms() > end) {
-				s->error = "no event for 10 s: a stop was taken by somebody "
-					   "else";
+				s->error =
+					"no event for 10 s: a stop was taken by somebody "
+					"else";
 				return;
 			}
 			ps_sleep_ms(1);
@@ -112,8 +114,8 @@ static void trace_to_exit(struct __test_metadata *_metadata, pid_t pid, struct p
 			if (st >> 16 == 0)
 				sig = WSTOPSIG(st) == SIGTRAP ? 0 : WSTOPSIG(st);
 		}
-		r = ptrace(s->syscall < 6 && s->exec == 0 ? PTRACE_SYSCALL : PTRACE_CONT, pid, 0,
-			   (void *)sig);
+		r = ptrace(s->syscall < 6 && s->exec == 0 ? PTRACE_SYSCALL : PTRACE_CONT,
+			   pid, 0, (void *)sig);
 		if (r) {
 			s->error = "ptrace resume failed";
 			return;
@@ -147,23 +149,24 @@ static bool spawn_traced(struct __test_metadata *_metadata, FIXTURE_DATA(trace) 
 		c = 0;
 	close(out[0]);
 	pid = pidshim_pid(*hp);
-	if (c != 'r' ||
-	    ptrace(PTRACE_SEIZE, pid, 0, (void *)(PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD))) {
+	if (c != 'r' || ptrace(PTRACE_SEIZE, pid, 0,
+			       (void *)(PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD))) {
 		*err = errno;
 		return false;
 	}
 	return true;
 }
 
-#define SPAWN_TRACED(hp)                                                          \
-	do {                                                                      \
-		int err_ = 0;                                                     \
-		if (!spawn_traced(_metadata, self, hp, &err_)) {                  \
-			ASSERT_NE(EAGAIN, err_);                                  \
-			SKIP(return, "ptrace(PTRACE_SEIZE) refused here (%s): "    \
-				     "Yama or a seccomp filter",                   \
-			     strerror(err_));                                     \
-		}                                                                 \
+#define SPAWN_TRACED(hp)                                                      \
+	do {                                                                  \
+		int err_ = 0;                                                 \
+		if (!spawn_traced(_metadata, self, hp, &err_)) {              \
+			ASSERT_NE(EAGAIN, err_);                              \
+			SKIP(return,                                          \
+				   "ptrace(PTRACE_SEIZE) refused here (%s): " \
+				   "Yama or a seccomp filter",                \
+				   strerror(err_));                           \
+		}                                                             \
 	} while (0)
 
 /* Lets the tracee go: it raises SIGUSR1 and the stops begin. */
@@ -369,8 +372,9 @@ PS_TEST(trace, traced_process_that_is_not_a_child_is_not_a_child)
 		if (write(p[1], &kid, sizeof(kid)) != sizeof(kid))
 			ps_child_exit(1);
 		ps_close_fds_except(-1, -1);
-		ps_child_exit(waitpid(kid, &st, 0) == kid && WIFEXITED(st) ? WEXITSTATUS(st)
-									   : 99);
+		ps_child_exit(waitpid(kid, &st, 0) == kid && WIFEXITED(st)
+				      ? WEXITSTATUS(st)
+				      : 99);
 	}
 	close(q[0]);
 	close(p[1]);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * wait.c - selftests of CONTRACT section 3 "Wait" and "Readiness": the
+ * wait.c - selftests of what waits and readiness promise (pidshim.h): the
  * siginfo, rusage and wait(2) status word of an exit, -ECHILD after a
  * reap, -EAGAIN and -ETIMEDOUT while running, restarts after signal
  * handlers, auto-reap with SIGCHLD ignored, a status stolen by a foreign
@@ -460,8 +460,8 @@ PS_TEST(wait, waiter_gone_by_longjmp_leaves_exit_readable)
 						     pidshim_fd(self->h));
 		EXPECT_TRUE(late >= 0 && late <= PS_READY_MS)
 		{
-			TH_LOG("round %d: fd readable %lld ms after the exit (-1: never)", round,
-			       (long long)late);
+			TH_LOG("round %d: fd readable %lld ms after the exit (-1: never)",
+			       round, (long long)late);
 		}
 		ASSERT_EQ(0, pidshim_try_wait(self->h, &ex));
 		expect_exited(_metadata, &ex, pidshim_pid(self->h), 5 + round);
@@ -768,3 +768,34 @@ TEST(exit_status_rejects_non_sigchld_with_einval)
 }
 
 PS_MAIN
+
+/*
+ * The error filter at the public boundary: an error pidshim.h does not
+ * list for a function reaches the caller as -EFAULT, never raw, and
+ * changes nothing.  Here the program closes the handle's fd behind the
+ * library's back (a copy keeps the file open to put it back): on the
+ * pidfd backend the kernel then answers waitid(P_PIDFD) with EBADF.
+ */
+PS_TEST(wait, unlisted_kernel_error_is_efault_and_changes_nothing)
+{
+	struct pidshim_exit ex;
+	int fd, keep, r;
+
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 5));
+	fd = pidshim_fd(self->h);
+	ASSERT_LE(0, fd);
+	keep = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	ASSERT_LE(0, keep);
+	ASSERT_EQ(0, close(fd));
+	r = pidshim_try_wait(self->h, &ex);
+	ASSERT_EQ(fd, dup3(keep, fd, O_CLOEXEC));
+	close(keep);
+	if (variant->expect == PIDSHIM_BACKEND_PIDFD) {
+		EXPECT_EQ(-EFAULT, r);
+	} else { /* pidfd-poll reaps by PID, the fallback polls no fd here */
+		EXPECT_EQ(-EAGAIN, r);
+	}
+	ps_close(&self->release);
+	ASSERT_EQ(0, pidshim_wait(self->h, &ex));
+	expect_exited(_metadata, &ex, pidshim_pid(self->h), 5);
+}

@@ -53,8 +53,10 @@ static void release(void)
 static int judge_first(int b1, int want)
 {
 	PT_CHECK(b1 == -EMFILE || b1 == -ENFILE || b1 == want,
-		 "with no fd free pidshim_backend() = %d (%s), want -EMFILE, -ENFILE or %s", b1,
-		 b1 < 0 ? strerror(-b1) : pidshim_backend_name(b1), pidshim_backend_name(want));
+		 "with no fd free pidshim_backend() = %d (%s), want -EMFILE, -ENFILE or "
+		 "%s",
+		 b1, b1 < 0 ? strerror(-b1) : pidshim_backend_name(b1),
+		 pidshim_backend_name(want));
 	if (b1 == want)
 		pt_diag("the probe needed no fd under %s", pers->name);
 	return PT_PASS;
@@ -85,12 +87,14 @@ static int case_not_cached(void)
 	PT_CHECK(judge_first(b1, want) == PT_PASS, "first probe");
 	b2 = pidshim_backend();
 	PT_CHECK(b2 == want, "after freeing fds pidshim_backend() = %d (%s), want %s", b2,
-		 b2 < 0 ? strerror(-b2) : pidshim_backend_name(b2), pidshim_backend_name(want));
+		 b2 < 0 ? strerror(-b2) : pidshim_backend_name(b2),
+		 pidshim_backend_name(want));
 	PT_CHECK(pidshim_backend() == want, "third call");
 	return spawn_works();
 }
 
-/* Spawning with no fd free fails with EMFILE/ENFILE, leaves nothing, and is not cached either. */
+/* Spawning with no fd free fails with EMFILE/ENFILE, leaves nothing, and is not cached
+ * either. */
 static int case_spawn_emfile(void)
 {
 	char *argv[] = { "true", NULL };
@@ -106,8 +110,8 @@ static int case_spawn_emfile(void)
 	usleep(50 * 1000);
 	p = waitpid(-1, NULL, WNOHANG);
 	PT_CHECK(p == -1 && errno == ECHILD, "a child was left behind (%d)", (int)p);
-	PT_CHECK(pidshim_backend() == pm_expected_backend(pers), "backend after EMFILE spawn: %d",
-		 pidshim_backend());
+	PT_CHECK(pidshim_backend() == pm_expected_backend(pers),
+		 "backend after EMFILE spawn: %d", pidshim_backend());
 	return spawn_works();
 }
 
@@ -129,7 +133,8 @@ static int case_other_thread(void)
 	PT_CHECK(judge_first(b1, want) == PT_PASS, "first probe");
 	PT_CHECK(pthread_create(&t, NULL, thread_probe, &b2) == 0, "pthread_create");
 	pthread_join(t, NULL);
-	PT_CHECK(b2 == want, "another thread got %d, want %s", b2, pidshim_backend_name(want));
+	PT_CHECK(b2 == want, "another thread got %d, want %s", b2,
+		 pidshim_backend_name(want));
 	return PT_PASS;
 }
 

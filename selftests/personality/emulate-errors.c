@@ -37,7 +37,8 @@ static int refuse_seccomp(void)
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 3, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_prctl, 0, 3),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, args[0])),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PR_SET_SECCOMP, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
@@ -69,8 +70,8 @@ static int run_emulate(const char *name, int *status, char *out, size_t outsz, c
 		dup2(e[1], 2);
 		if (refuse_seccomp() < 0)
 			_exit(99);
-		execl(pidshim, "pidshim", "emulate", name, "--", "/bin/sh", "-c", "echo ran",
-		      (char *)NULL);
+		execl(pidshim, "pidshim", "emulate", name, "--", "/bin/sh", "-c",
+		      "echo ran", (char *)NULL);
 		_exit(98);
 	}
 	close(o[1]);
@@ -99,11 +100,12 @@ static int case_refused_filter_is_125(void)
 	char out[256], err[1024];
 	int status;
 
-	PT_CHECK(run_emulate("4.19", &status, out, sizeof(out), err, sizeof(err)) == 0, "run");
+	PT_CHECK(run_emulate("4.19", &status, out, sizeof(out), err, sizeof(err)) == 0,
+		 "run");
 	PT_CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == 99),
 		 "this kernel refuses the test's own sandbox");
-	PT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 125, "status %#x, want exit 125 (%s)",
-		 status, err);
+	PT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 125,
+		 "status %#x, want exit 125 (%s)", status, err);
 	PT_CHECK(out[0] == '\0', "the command ran without its filter: '%s'", out);
 	PT_CHECK(lines(err) == 1 && strstr(err, "pidshim emulate"), "stderr: '%s'", err);
 	pt_diag("%s", strtok(err, "\n"));
@@ -115,14 +117,17 @@ static int case_native_needs_no_filter(void)
 	char out[256], err[1024];
 	int status;
 
-	PT_CHECK(run_emulate("native", &status, out, sizeof(out), err, sizeof(err)) == 0, "run");
-	PT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x (%s)", status, err);
+	PT_CHECK(run_emulate("native", &status, out, sizeof(out), err, sizeof(err)) == 0,
+		 "run");
+	PT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x (%s)", status,
+		 err);
 	PT_CHECK(!strcmp(out, "ran\n"), "stdout '%s'", out);
 	return PT_PASS;
 }
 
 static const struct pt_case cases[] = {
-	{ "seccomp refused: exit 125, one line, command not run", case_refused_filter_is_125 },
+	{ "seccomp refused: exit 125, one line, command not run",
+	  case_refused_filter_is_125 },
 	{ "seccomp refused: native still runs the command", case_native_needs_no_filter },
 };
 

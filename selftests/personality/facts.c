@@ -52,11 +52,12 @@
 #ifndef SYS_SECCOMP
 #define SYS_SECCOMP 1
 #endif
-#define T_PIDFD_NONBLOCK O_NONBLOCK
-#define T_PIDFD_THREAD O_EXCL
+#define T_PIDFD_NONBLOCK	    O_NONBLOCK
+#define T_PIDFD_THREAD		    O_EXCL
 #define T_PIDFD_SIGNAL_THREAD_GROUP (1u << 1)
 /* _IOWR(0xFF, 11, struct pidfd_info) for two struct sizes: the kernel takes either. */
-#define T_PIDFD_GET_INFO(size) ((3u << 30) | ((unsigned int)(size) << 16) | (0xFFu << 8) | 11u)
+#define T_PIDFD_GET_INFO(size) \
+	((3u << 30) | ((unsigned int)(size) << 16) | (0xFFu << 8) | 11u)
 #define T_PIDFD_INFO_PID 1ull
 
 extern char **environ;
@@ -109,12 +110,14 @@ static long sys_pidfd_open(pid_t pid, unsigned int flags)
  * exactly missing_errno.  blocked_by_profile marks the syscalls that the
  * docker-eperm and android-sigsys profiles refuse with EPERM / SIGSYS.
  */
-static int judge(const char *feature, int since, int missing_errno, int blocked_by_profile,
-		 int ok_present, long rc, int err, long nr, int traps_before)
+static int judge(const char *feature, int since, int missing_errno,
+		 int blocked_by_profile, int ok_present, long rc, int err, long nr,
+		 int traps_before)
 {
 	if (blocked_by_profile && pers->kind == PM_EPERM) {
-		PT_CHECK(rc == -1 && err == EPERM, "%s under docker-eperm: rc %ld errno %s, want EPERM",
-			 feature, rc, strerror(err));
+		PT_CHECK(rc == -1 && err == EPERM,
+			 "%s under docker-eperm: rc %ld errno %s, want EPERM", feature,
+			 rc, strerror(err));
 		return PT_PASS;
 	}
 	if (blocked_by_profile && pers->kind == PM_SIGSYS) {
@@ -128,16 +131,18 @@ static int judge(const char *feature, int since, int missing_errno, int blocked_
 	}
 	PT_CHECK(sigsys_count == traps_before, "unexpected SIGSYS for %s", feature);
 	if (pers->version < since) {
-		PT_CHECK(rc == -1 && err == missing_errno, "%s under %s: rc %ld errno %s, want %s",
-			 feature, pers->name, rc, strerror(err), strerror(missing_errno));
+		PT_CHECK(rc == -1 && err == missing_errno,
+			 "%s under %s: rc %ld errno %s, want %s", feature, pers->name, rc,
+			 strerror(err), strerror(missing_errno));
 		return PT_PASS;
 	}
 	if (ok_present)
 		return PT_PASS;
 	if (pt_host_kernel() < since)
-		return pt_skip("the running kernel lacks %s (Linux %d.%d)", feature, since / 1000,
-			       since % 1000);
-	pt_diag("%s under %s: rc %ld errno %s, but the personality keeps it and this kernel has it",
+		return pt_skip("the running kernel lacks %s (Linux %d.%d)", feature,
+			       since / 1000, since % 1000);
+	pt_diag("%s under %s: rc %ld errno %s, but the personality keeps it and this "
+		"kernel has it",
 		feature, pers->name, rc, strerror(err));
 	return PT_FAIL;
 }
@@ -208,7 +213,8 @@ static int case_clone_pidfd(void)
 		PT_CHECK(reap((pid_t)rc, 5) == PT_PASS, "CLONE_PIDFD child");
 		PT_CHECK(pidfd >= 0, "clone(CLONE_PIDFD) returned no pidfd");
 	}
-	return judge("clone(CLONE_PIDFD)", 5002, EINVAL, 0, rc > 0, rc, err, SYS_clone, 0);
+	return judge("clone(CLONE_PIDFD)", 5002, EINVAL, 0, rc > 0, rc, err, SYS_clone,
+		     0);
 }
 
 /* A plain clone() is never filtered: the filter looks at the flags. */
@@ -244,9 +250,11 @@ static int case_pidfd_open_nonblock(void)
 	rc = sys_pidfd_open(getpid(), T_PIDFD_NONBLOCK);
 	err = errno;
 	if (rc >= 0)
-		PT_CHECK(fcntl((int)rc, F_GETFL) & O_NONBLOCK, "PIDFD_NONBLOCK pidfd is blocking");
-	return judge("pidfd_open(PIDFD_NONBLOCK)", 5010, pers->version < 5003 ? ENOSYS : EINVAL, 1,
-		     rc >= 0, rc, err, __NR_pidfd_open, 0);
+		PT_CHECK(fcntl((int)rc, F_GETFL) & O_NONBLOCK,
+			 "PIDFD_NONBLOCK pidfd is blocking");
+	return judge("pidfd_open(PIDFD_NONBLOCK)", 5010,
+		     pers->version < 5003 ? ENOSYS : EINVAL, 1, rc >= 0, rc, err,
+		     __NR_pidfd_open, 0);
 }
 
 static int case_pidfd_open_thread(void)
@@ -258,8 +266,9 @@ static int case_pidfd_open_thread(void)
 	errno = 0;
 	rc = sys_pidfd_open((pid_t)syscall(SYS_gettid), T_PIDFD_THREAD);
 	err = errno;
-	return judge("pidfd_open(PIDFD_THREAD)", 6009, pers->version < 5003 ? ENOSYS : EINVAL, 1,
-		     rc >= 0, rc, err, __NR_pidfd_open, 0);
+	return judge("pidfd_open(PIDFD_THREAD)", 6009,
+		     pers->version < 5003 ? ENOSYS : EINVAL, 1, rc >= 0, rc, err,
+		     __NR_pidfd_open, 0);
 }
 
 struct t_clone_args {
@@ -284,8 +293,9 @@ static int case_clone3(void)
 		PT_CHECK(reap((pid_t)rc, 8) == PT_PASS, "clone3 child");
 	/* Every profile that lacks clone3 must say ENOSYS: glibc falls back only then. */
 	if (pers->kind != PM_KERNEL) {
-		PT_CHECK(rc == -1 && err == ENOSYS, "clone3 under %s: rc %ld errno %s, want ENOSYS",
-			 pers->name, rc, strerror(err));
+		PT_CHECK(rc == -1 && err == ENOSYS,
+			 "clone3 under %s: rc %ld errno %s, want ENOSYS", pers->name, rc,
+			 strerror(err));
 		PT_CHECK(sigsys_count == 0, "clone3 raised SIGSYS");
 		return PT_PASS;
 	}
@@ -306,23 +316,25 @@ static int case_waitid_pidfd(void)
 	PT_CHECK(child > 0, "fork: %s", strerror(errno));
 	pidfd = sys_pidfd_open(child, 0);
 	if (pidfd < 0) {
-		/* No pidfd here: a waitid(P_PIDFD) that exists says EBADF for a non-pidfd. */
+		/* No pidfd here: a waitid(P_PIDFD) that exists says EBADF for a
+		 * non-pidfd. */
 		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		errno = 0;
 		rc = waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG);
 		err = errno;
 		PT_CHECK(reap(child, 7) == PT_PASS, "child");
-		return judge("waitid(P_PIDFD)", 5004, EINVAL, 0, rc == -1 && err == EBADF, rc, err,
-			     SYS_waitid, sigsys_count);
+		return judge("waitid(P_PIDFD)", 5004, EINVAL, 0, rc == -1 && err == EBADF,
+			     rc, err, SYS_waitid, sigsys_count);
 	}
 	memset(&si, 0, sizeof(si));
 	errno = 0;
 	rc = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED);
 	err = errno;
 	if (rc == 0) {
-		PT_CHECK(si.si_pid == child && si.si_code == CLD_EXITED && si.si_status == 7,
-			 "waitid(P_PIDFD) gave pid %d code %d status %d", si.si_pid, si.si_code,
-			 si.si_status);
+		PT_CHECK(si.si_pid == child && si.si_code == CLD_EXITED &&
+				 si.si_status == 7,
+			 "waitid(P_PIDFD) gave pid %d code %d status %d", si.si_pid,
+			 si.si_code, si.si_status);
 	} else {
 		PT_CHECK(reap(child, 7) == PT_PASS, "child");
 	}
@@ -341,7 +353,8 @@ static int case_waitid_pid(void)
 	memset(&si, 0, sizeof(si));
 	PT_CHECK(waitid(P_PID, (id_t)child, &si, WEXITED) == 0, "waitid(P_PID): %s",
 		 strerror(errno));
-	PT_CHECK(si.si_pid == child && si.si_status == 9, "waitid(P_PID) status %d", si.si_status);
+	PT_CHECK(si.si_pid == child && si.si_status == 9, "waitid(P_PID) status %d",
+		 si.si_status);
 	return PT_PASS;
 }
 
@@ -357,8 +370,8 @@ static int case_pidfd_getfd(void)
 	if (pidfd >= 0) {
 		rc = syscall(__NR_pidfd_getfd, pidfd, 1, 0);
 		err = errno;
-		return judge("pidfd_getfd", 5006, ENOSYS, 1, rc >= 0, rc, err, __NR_pidfd_getfd,
-			     traps);
+		return judge("pidfd_getfd", 5006, ENOSYS, 1, rc >= 0, rc, err,
+			     __NR_pidfd_getfd, traps);
 	}
 	/* No pidfd to give it: an existing pidfd_getfd says EBADF for fd -1. */
 	rc = syscall(__NR_pidfd_getfd, -1, 1, 0);
@@ -433,7 +446,8 @@ static int case_pidfd_get_info(void)
 	return get_info_size(64);
 }
 
-/* The size is a version, not part of the request: a bigger struct must be filtered too. */
+/* The size is a version, not part of the request: a bigger struct must be filtered too.
+ */
 static int case_pidfd_get_info_v1(void)
 {
 	return get_info_size(72);
@@ -446,8 +460,8 @@ static int case_other_ioctl(void)
 
 	PT_CHECK(pipe(p) == 0, "pipe");
 	PT_CHECK(write(p[1], "xy", 2) == 2, "write");
-	PT_CHECK(ioctl(p[0], FIONREAD, &n) == 0 && n == 2, "FIONREAD: %s, n %d", strerror(errno),
-		 n);
+	PT_CHECK(ioctl(p[0], FIONREAD, &n) == 0 && n == 2, "FIONREAD: %s, n %d",
+		 strerror(errno), n);
 	return PT_PASS;
 }
 

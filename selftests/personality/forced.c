@@ -45,7 +45,8 @@ static int no_children_left(void)
 {
 	pid_t p = waitpid(-1, NULL, WNOHANG);
 
-	PT_CHECK(p == -1 && errno == ECHILD, "a child was left behind (waitpid gave %d)", (int)p);
+	PT_CHECK(p == -1 && errno == ECHILD, "a child was left behind (waitpid gave %d)",
+		 (int)p);
 	return PT_PASS;
 }
 
@@ -57,7 +58,8 @@ static int case_backend(void)
 		PT_CHECK(b == forced, "forced %s under %s: pidshim_backend() = %d",
 			 pidshim_backend_name(forced), pers->name, b);
 	else
-		PT_CHECK(b == -ENOSYS, "forced %s under %s: pidshim_backend() = %d, want -ENOSYS",
+		PT_CHECK(b == -ENOSYS,
+			 "forced %s under %s: pidshim_backend() = %d, want -ENOSYS",
 			 pidshim_backend_name(forced), pers->name, b);
 	/* Cached: the second answer is the same. */
 	PT_CHECK(pidshim_backend() == b, "second call differs");
@@ -82,7 +84,8 @@ static int open_child(pid_t child)
 		pidshim_close(h);
 		return PT_PASS;
 	}
-	PT_CHECK(rc == -ENOSYS, "pidshim_open gave %d (%s), want -ENOSYS", rc, strerror(-rc));
+	PT_CHECK(rc == -ENOSYS, "pidshim_open gave %d (%s), want -ENOSYS", rc,
+		 strerror(-rc));
 	PT_CHECK(h == sentinel, "output parameter touched on failure");
 	PT_CHECK(count_fds() == fds, "fd count %d -> %d", fds, count_fds());
 	return PT_PASS;
@@ -119,7 +122,8 @@ static int spawn_case(int with_path)
 	if (pm_can_serve(pers, forced)) {
 		PT_CHECK(rc == 0, "spawn: %s", strerror(-rc));
 		rc = pidshim_wait(h, &ex);
-		PT_CHECK(rc == 0 && ex.info.si_code == CLD_EXITED && ex.info.si_status == 0,
+		PT_CHECK(rc == 0 && ex.info.si_code == CLD_EXITED &&
+				 ex.info.si_status == 0,
 			 "wait: %d", rc);
 		pidshim_close(h);
 		return no_children_left();
@@ -153,22 +157,25 @@ static int with_forced(int b, int (*fn)(void))
 	return fn();
 }
 
-#define FORCED(b, fn)                                         \
-	static int fn##_##b(void)                             \
-	{                                                     \
-		return with_forced(PIDSHIM_BACKEND_##b, fn);  \
+#define FORCED(b, fn)                                        \
+	static int fn##_##b(void)                            \
+	{                                                    \
+		return with_forced(PIDSHIM_BACKEND_##b, fn); \
 	}
-#define FORCED_ALL(b) FORCED(b, case_backend) FORCED(b, case_open) FORCED(b, case_spawn) \
-	FORCED(b, case_spawnp)
+#define FORCED_ALL(b)           \
+	FORCED(b, case_backend) \
+	FORCED(b, case_open) FORCED(b, case_spawn) FORCED(b, case_spawnp)
 FORCED_ALL(PIDFD)
 FORCED_ALL(PIDFD_POLL)
 FORCED_ALL(SIGNALFD)
 
-#define CASES(b, name)                                                  \
-	{ name ": pidshim_backend", case_backend_##b },                 \
-	{ name ": pidshim_open", case_open_##b },                       \
-	{ name ": pidshim_spawn", case_spawn_##b },                     \
-	{ name ": pidshim_spawnp", case_spawnp_##b }
+#define CASES(b, name)                                      \
+	{ name ": pidshim_backend", case_backend_##b },     \
+		{ name ": pidshim_open", case_open_##b },   \
+		{ name ": pidshim_spawn", case_spawn_##b }, \
+	{                                                   \
+		name ": pidshim_spawnp", case_spawnp_##b    \
+	}
 
 static const struct pt_case cases[] = {
 	CASES(PIDFD, "pidfd"),
@@ -195,7 +202,8 @@ int main(int argc, char **argv)
 			if (!strcmp(f, pidshim_backend_name(b)))
 				break;
 		if (b > PIDSHIM_BACKEND_SIGNALFD) {
-			fprintf(stderr, "forced: PIDSHIM_BACKEND=%s is not a backend\n", f);
+			fprintf(stderr, "forced: PIDSHIM_BACKEND=%s is not a backend\n",
+				f);
 			return 2;
 		}
 		first = (size_t)(b - PIDSHIM_BACKEND_PIDFD) * 4;

@@ -6,7 +6,8 @@
  * lacks every feature that came later (the versions below are from the
  * kernel's history, not from the filter table), "docker-eperm" and
  * "android-sigsys" model a new kernel whose pidfd syscalls a seccomp
- * profile refuses, and the expected backend follows CONTRACT section 4.
+ * profile refuses, and the expected backend is the one pidshim(7)
+ * PERSONALITIES names.
  */
 #ifndef PIDSHIM_PMODEL_H
 #define PIDSHIM_PMODEL_H
@@ -27,10 +28,14 @@ struct pm {
 };
 
 static const struct pm pm_table[] = {
-	{ "native", PM_NEWEST, PM_KERNEL }, { "5.10", 5010, PM_KERNEL },
-	{ "5.4", 5004, PM_KERNEL },         { "5.3", 5003, PM_KERNEL },
-	{ "5.2", 5002, PM_KERNEL },         { "5.1", 5001, PM_KERNEL },
-	{ "4.19", 4019, PM_KERNEL },        { "docker-eperm", PM_NEWEST, PM_EPERM },
+	{ "native", PM_NEWEST, PM_KERNEL },
+	{ "5.10", 5010, PM_KERNEL },
+	{ "5.4", 5004, PM_KERNEL },
+	{ "5.3", 5003, PM_KERNEL },
+	{ "5.2", 5002, PM_KERNEL },
+	{ "5.1", 5001, PM_KERNEL },
+	{ "4.19", 4019, PM_KERNEL },
+	{ "docker-eperm", PM_NEWEST, PM_EPERM },
 	{ "android-sigsys", PM_NEWEST, PM_SIGSYS },
 };
 
@@ -42,7 +47,8 @@ static inline const struct pm *pm_lookup(const char *name)
 	return NULL;
 }
 
-/* The backend pidshim must pick: PIDSHIM_EXPECT_BACKEND if set, else CONTRACT 4. */
+/* The backend pidshim must pick: PIDSHIM_EXPECT_BACKEND if set, else the
+ * one pidshim(7) PERSONALITIES names. */
 static inline int pm_expected_backend(const struct pm *p)
 {
 	const char *e = getenv("PIDSHIM_EXPECT_BACKEND");

@@ -63,13 +63,13 @@ __attribute__((format(printf, 1, 2))) static inline int pt_skip(const char *fmt,
 }
 
 /* Fail the current case with a message, from anywhere inside it. */
-#define PT_CHECK(cond, ...)                                                               \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			pt_diag("%s:%d: check failed: %s", __FILE__, __LINE__, #cond);    \
-			pt_diag(__VA_ARGS__);                                             \
-			return PT_FAIL;                                                   \
-		}                                                                         \
+#define PT_CHECK(cond, ...)                                                            \
+	do {                                                                           \
+		if (!(cond)) {                                                         \
+			pt_diag("%s:%d: check failed: %s", __FILE__, __LINE__, #cond); \
+			pt_diag(__VA_ARGS__);                                          \
+			return PT_FAIL;                                                \
+		}                                                                      \
 	} while (0)
 
 /*
@@ -100,7 +100,8 @@ static inline int pt_run(const struct pt_case *cases, size_t n, unsigned int tim
 		pid_t pid;
 
 		if (pipe2(p, O_CLOEXEC) < 0) {
-			printf("not ok %zu - %s # pipe: %s\n", i + 1, cases[i].name, strerror(errno));
+			printf("not ok %zu - %s # pipe: %s\n", i + 1, cases[i].name,
+			       strerror(errno));
 			failed++;
 			continue;
 		}
@@ -126,7 +127,8 @@ static inline int pt_run(const struct pt_case *cases, size_t n, unsigned int tim
 		if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == PT_PASS) {
 			printf("ok %zu - %s\n", i + 1, cases[i].name);
 			passed++;
-		} else if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == PT_SKIP) {
+		} else if (pid > 0 && WIFEXITED(status) &&
+			   WEXITSTATUS(status) == PT_SKIP) {
 			printf("ok %zu - %s # SKIP %s\n", i + 1, cases[i].name,
 			       reason[0] ? reason : "(no reason given)");
 			skipped++;
@@ -144,8 +146,8 @@ static inline int pt_run(const struct pt_case *cases, size_t n, unsigned int tim
 		fflush(stdout);
 	}
 	/* The kselftest harness's totals line, which selftests/run-suite.sh reads. */
-	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:0\n", passed, failed,
-	       skipped);
+	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:0\n", passed,
+	       failed, skipped);
 	return failed ? 1 : 0;
 }
 

@@ -80,7 +80,8 @@ static int check_backend(int b)
 	int want = pm_expected_backend(pers);
 
 	PT_CHECK(b == want, "pidshim_backend() = %d (%s), want %s", b,
-		 b < 0 ? strerror(-b) : pidshim_backend_name(b), pidshim_backend_name(want));
+		 b < 0 ? strerror(-b) : pidshim_backend_name(b),
+		 pidshim_backend_name(want));
 	return PT_PASS;
 }
 
@@ -139,7 +140,8 @@ static int case_default(void)
 	return probe_with(&sa);
 }
 
-/* An ignored SIGSYS is not enough: the kernel resets a forced trap to SIG_DFL and kills. */
+/* An ignored SIGSYS is not enough: the kernel resets a forced trap to SIG_DFL and kills.
+ */
 static int case_ignored(void)
 {
 	struct sigaction sa;
@@ -149,7 +151,8 @@ static int case_ignored(void)
 	return probe_with(&sa);
 }
 
-/* A blocked SIGSYS is forced through with SIG_DFL by the kernel: the probe must unblock it. */
+/* A blocked SIGSYS is forced through with SIG_DFL by the kernel: the probe must unblock
+ * it. */
 static int case_blocked(void)
 {
 	sigset_t set, after, pending;
@@ -177,7 +180,8 @@ static int case_app_trap_after_probe(void)
 	PT_CHECK(probe_with(&sa) == PT_PASS, "probe");
 	rc = syscall(__NR_pidfd_open, getpid(), 0);
 	if (pers->kind == PM_SIGSYS) {
-		PT_CHECK(app_count == 1, "pidfd_open raised %d SIGSYS, want 1", (int)app_count);
+		PT_CHECK(app_count == 1, "pidfd_open raised %d SIGSYS, want 1",
+			 (int)app_count);
 		PT_CHECK(app_code == SYS_SECCOMP && app_nr == __NR_pidfd_open,
 			 "si_code %d si_syscall %d", (int)app_code, (int)app_nr);
 	} else {
@@ -205,7 +209,8 @@ static int case_threads(void)
 	PT_CHECK(sigaction(SIGSYS, &sa, NULL) == 0, "sigaction");
 	PT_CHECK(sigaction(SIGSYS, NULL, &before) == 0, "sigaction");
 	for (int i = 0; i < 4; i++)
-		PT_CHECK(pthread_create(&t[i], NULL, probe_thread, &res[i]) == 0, "pthread_create");
+		PT_CHECK(pthread_create(&t[i], NULL, probe_thread, &res[i]) == 0,
+			 "pthread_create");
 	for (int i = 0; i < 4; i++) {
 		pthread_join(t[i], NULL);
 		PT_CHECK(check_backend(res[i]) == PT_PASS, "thread %d", i);
@@ -231,10 +236,11 @@ static int case_spawn_wait(void)
 	PT_CHECK(rc == 0, "pidshim_spawn: %s", strerror(-rc));
 	rc = pidshim_wait(h, &ex);
 	PT_CHECK(rc == 0, "pidshim_wait: %s", strerror(-rc));
-	PT_CHECK(ex.info.si_code == CLD_EXITED && ex.info.si_status == 11, "code %d status %d",
-		 ex.info.si_code, ex.info.si_status);
+	PT_CHECK(ex.info.si_code == CLD_EXITED && ex.info.si_status == 11,
+		 "code %d status %d", ex.info.si_code, ex.info.si_status);
 	pidshim_close(h);
-	PT_CHECK(app_count == 0, "the application's handler saw %d SIGSYS", (int)app_count);
+	PT_CHECK(app_count == 0, "the application's handler saw %d SIGSYS",
+		 (int)app_count);
 	return PT_PASS;
 }
 

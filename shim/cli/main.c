@@ -20,7 +20,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: pidshim COMMAND [OPTION...] [ARG...]\n"
 		"\n"
-		"Race-free process handles (pidfds, or a SIGCHLD signalfd fallback)\n"
+		"Race-free process handles (pidfds, or a fallback without them)\n"
 		"from the command line.\n"
 		"\n"
 		"Commands:\n"

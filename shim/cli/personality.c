@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * personality.c - the table of kernel personalities and the libseccomp
- * filters that emulate them (CONTRACT section 4).
+ * filters that emulate them (pidshim(7) PERSONALITIES).
  *
  * Two tables: facts[] lists each kernel fact a filter can emulate (which
  * syscall, for which argument values, answers what, and which kernel
@@ -9,8 +9,8 @@
  * facts it emulates and the backend pidshim must select under it.  The
  * filters only take features away (default action ALLOW): a personality
  * never adds what the running kernel lacks.  Syscall numbers and flag
- * values are defined here when the C library's headers are older than the
- * kernel feature, since the point is to run on and emulate old systems.
+ * values come from the library's kabi.h, since the point is to run on and
+ * emulate systems whose headers are older than the features.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,33 +26,18 @@
 
 /* Syscall numbers and flags for a libseccomp too old to know the names. */
 #include "kabi.h"
-/*
- * pidfd_open() flags: PIDFD_NONBLOCK (5.10) is O_NONBLOCK, PIDFD_THREAD
- * (6.9) O_EXCL.  5.3 and 5.4 refuse any flag, so only PIDFD_THREAD needs
- * a name here.
- */
-#define PERS_PIDFD_THREAD O_EXCL
 
 /*
- * PIDFD_GET_INFO (6.13) is _IOWR(0xFF, 11, struct pidfd_info).  It is an
- * extensible ioctl: the kernel matches only its type and number and takes
- * the struct size from _IOC_SIZE (64 bytes in version 0, larger later), so
- * the filter compares direction, type and number and ignores the size.
+ * PIDFD_GET_INFO is extensible (kabi.h): the kernel takes the struct size
+ * from the request, so the filter compares direction, type and number and
+ * ignores the size bits.
  */
-#define PERS_IOC_NRBITS	   8
-#define PERS_IOC_TYPEBITS  8
-#define PERS_IOC_SIZEBITS  14
-#define PERS_IOC_TYPESHIFT PERS_IOC_NRBITS
-#define PERS_IOC_SIZESHIFT (PERS_IOC_TYPESHIFT + PERS_IOC_TYPEBITS)
-#define PERS_IOC_DIRSHIFT  (PERS_IOC_SIZESHIFT + PERS_IOC_SIZEBITS)
-#define PERS_IOC_RW	   3u /* _IOC_READ | _IOC_WRITE on x86, arm, riscv, s390 */
-#define PERS_IOC(dir, type, nr, size)                                  \
-	(((uint32_t)(dir) << PERS_IOC_DIRSHIFT) |                      \
-	 ((uint32_t)(type) << PERS_IOC_TYPESHIFT) | ((uint32_t)(nr)) | \
-	 ((uint32_t)(size) << PERS_IOC_SIZESHIFT))
-#define PERS_PIDFD_INFO_SIZE_VER0 64
-#define PERS_PIDFD_GET_INFO	  PERS_IOC(PERS_IOC_RW, 0xFF, 11, PERS_PIDFD_INFO_SIZE_VER0)
-#define PERS_IOC_SIZE_MASK	  (((1u << PERS_IOC_SIZEBITS) - 1) << PERS_IOC_SIZESHIFT)
+#ifdef _IOC_SIZEMASK
+#define PERS_IOC_SIZE_MASK ((uint32_t)_IOC_SIZEMASK << _IOC_SIZESHIFT)
+#else
+#define PERS_IOC_SIZE_MASK (((1u << 14) - 1) << 16) /* asm-generic/ioctl.h */
+#endif
+#define PERS_PIDFD_GET_INFO_ANY_SIZE ((uint32_t)PIDSHIM_PIDFD_GET_INFO_SIZED(0))
 
 /*
  * clone()'s flags are its first argument, except on the CLONE_BACKWARDS2
@@ -113,7 +98,7 @@ struct fact {
  * What each kernel version lacks, as the kernel itself answers: a missing
  * syscall is ENOSYS, an unknown waitid idtype or flag EINVAL, an unknown
  * ioctl ENOTTY.  clone() before 5.2 silently ignored bit 0x1000 (the
- * retired CLONE_PID), but CONTRACT section 4 asks for EINVAL so that a
+ * retired CLONE_PID), but the personalities answer EINVAL so that a
  * probe which trusts the out-parameter without checking it is still
  * caught by the ENOSYS/EINVAL path.
  */
@@ -156,7 +141,7 @@ static const struct fact facts[] = {
 	  "6.9",
 	  "pidfd_open(PIDFD_THREAD) -> EINVAL",
 	  EINVAL,
-	  { { "pidfd_open", __NR_pidfd_open, COND_ANY_BIT, 1, 0, PERS_PIDFD_THREAD } } },
+	  { { "pidfd_open", __NR_pidfd_open, COND_ANY_BIT, 1, 0, PIDFD_THREAD } } },
 	/* PIDFD_SIGNAL_THREAD/_THREAD_GROUP/_PROCESS_GROUP came with 6.9 too. */
 	{ PF_NO_SEND_SIGNAL_FLAGS,
 	  "6.9",
@@ -169,7 +154,7 @@ static const struct fact facts[] = {
 	  "ioctl(PIDFD_GET_INFO) -> ENOTTY",
 	  ENOTTY,
 	  { { "ioctl", __NR_ioctl, COND_MASKED, 1, 0xffffffffu & ~PERS_IOC_SIZE_MASK,
-	      PERS_PIDFD_GET_INFO & ~PERS_IOC_SIZE_MASK } } },
+	      PERS_PIDFD_GET_INFO_ANY_SIZE } } },
 	/* Docker < 20.10 (libseccomp too old to know the pidfd syscalls). */
 	{ PF_EPERM_PIDFD,
 	  NULL,
@@ -192,7 +177,7 @@ static const struct fact facts[] = {
 #define PF_PRE_5_6  (PF_PRE_6_13 | PF_NO_SEND_SIGNAL_FLAGS | PF_NO_PIDFD_GETFD)
 
 /*
- * THE table of personalities (CONTRACT section 4), newest first.  The
+ * THE table of personalities (pidshim(7) PERSONALITIES), newest first.  The
  * backend is what pidshim must pick under the personality on any kernel
  * that is at least as new as the one emulated.
  */

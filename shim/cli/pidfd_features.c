@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -25,23 +24,13 @@
 #include <unistd.h>
 
 #include "kabi.h"
+#include "backends.h"
 #include "pidfd_features.h"
+#include "sigsys-guard.h"
 
-/* pidfd_open() flags, by the open(2) flag each one reuses. */
-#define PIDFD_NONBLOCK_FLAG O_NONBLOCK /* PIDFD_NONBLOCK, Linux 5.10 */
-#define PIDFD_THREAD_FLAG   O_EXCL     /* PIDFD_THREAD, Linux 6.9 */
-
-/* struct pidfd_info as of Linux 6.13 (PIDFD_INFO_SIZE_VER0, 64 bytes).
- * The ioctl is extensible: newer kernels accept the smaller size. */
-struct pidfd_info_v0 {
-	uint64_t mask;
-	uint64_t cgroupid;
-	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-	int32_t exit_code;
-};
-#define PIDFD_GET_INFO_V0 _IOWR(0xFF, 11, struct pidfd_info_v0)
-#define PIDFD_INFO_PID	  (1u << 0)
-#define PIDFD_INFO_EXIT	  (1u << 3)
+/* The ioctl in its 6.13 size: newer kernels take it too, and a
+ * 6.13 kernel knows no larger one. */
+#define PIDFD_GET_INFO_V0 PIDSHIM_PIDFD_GET_INFO_SIZED(PIDSHIM_PIDFD_INFO_SIZE_VER0)
 
 struct clone_args_v0 {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
@@ -49,39 +38,17 @@ struct clone_args_v0 {
 
 #define HELPER_EXIT_CODE 7
 
-/*
- * SIGSYS guard.  A SECCOMP_RET_TRAP filter (Android, some sandboxes)
- * answers a blocked syscall with a synchronous SIGSYS whose default
- * action kills us; the handler jumps back to the guarded call instead.
- */
-static sigjmp_buf trap_jmp;
-static volatile sig_atomic_t trap_armed;
-
-static void on_sigsys(int sig)
-{
-	if (trap_armed) {
-		trap_armed = 0;
-		siglongjmp(trap_jmp, 1);
-	}
-	/* Not one of ours: die as we would have without the handler. */
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* syscall() that records errno (or FEATURE_ERR_SIGSYS) in *err. */
+/* guarded_syscall() in the CLI's terms: -1 with *err set to the errno
+ * value or FEATURE_ERR_SIGSYS, else the result with *err 0. */
 static long guarded(int *err, long nr, long a, long b, long c, long d, long e)
 {
-	volatile long r = -1;
+	long r = guarded_syscall(nr, a, b, c, d, e);
 
-	if (sigsetjmp(trap_jmp, 1)) {
+	if (r == SYSCALL_TRAPPED)
 		*err = FEATURE_ERR_SIGSYS;
-		return -1;
-	}
-	trap_armed = 1;
-	r = syscall(nr, a, b, c, d, e);
-	trap_armed = 0;
-	*err = r < 0 ? errno : 0;
-	return r;
+	else
+		*err = r < 0 ? (int)-r : 0;
+	return r < 0 ? -1 : r;
 }
 
 /* clone(flags | SIGCHLD) without a new stack, like fork; the parent tid
@@ -371,7 +338,7 @@ static void probe_pidfd_nonblock(struct feature_result *r)
 		fail(r, err, "fork failed");
 		return;
 	}
-	fd = (int)guarded(&err, SYS_pidfd_open, h.pid, PIDFD_NONBLOCK_FLAG, 0, 0, 0);
+	fd = (int)guarded(&err, SYS_pidfd_open, h.pid, PIDFD_NONBLOCK, 0, 0, 0);
 	if (fd >= 0) {
 		fl = fcntl(fd, F_GETFL);
 		if (fl >= 0 && (fl & O_NONBLOCK))
@@ -412,7 +379,7 @@ static void probe_pidfd_thread(struct feature_result *r)
 {
 	int err, fd;
 
-	fd = (int)guarded(&err, SYS_pidfd_open, getpid(), PIDFD_THREAD_FLAG, 0, 0, 0);
+	fd = (int)guarded(&err, SYS_pidfd_open, getpid(), PIDFD_THREAD, 0, 0, 0);
 	if (fd >= 0) {
 		close(fd);
 		r->found = true;
@@ -423,7 +390,7 @@ static void probe_pidfd_thread(struct feature_result *r)
 
 static void probe_pidfd_get_info(struct feature_result *r)
 {
-	struct pidfd_info_v0 info;
+	struct pidshim_pidfd_info info;
 	struct helper h;
 	int err;
 
@@ -445,7 +412,7 @@ static void probe_pidfd_get_info(struct feature_result *r)
 
 static void probe_pidfd_info_exit(struct feature_result *r)
 {
-	struct pidfd_info_v0 info;
+	struct pidshim_pidfd_info info;
 	struct helper h;
 	int err;
 
@@ -473,18 +440,19 @@ static void probe_pidfd_info_exit(struct feature_result *r)
 }
 
 const struct feature cli_features[] = {
-	{ "pidfd_send_signal", "pidfd_send_signal()", 5, 1, probe_pidfd_send_signal },
-	{ "clone_pidfd", "clone(CLONE_PIDFD)", 5, 2, probe_clone_pidfd },
-	{ "pidfd_open", "pidfd_open()", 5, 3, probe_pidfd_open },
-	{ "pidfd_poll", "poll() on a pidfd", 5, 3, probe_pidfd_poll },
-	{ "clone3", "clone3()", 5, 3, probe_clone3 },
-	{ "waitid_pidfd", "waitid(P_PIDFD)", 5, 4, probe_waitid_pidfd },
-	{ "pidfd_getfd", "pidfd_getfd()", 5, 6, probe_pidfd_getfd },
-	{ "pidfd_nonblock", "PIDFD_NONBLOCK", 5, 10, probe_pidfd_nonblock },
-	{ "process_mrelease", "process_mrelease()", 5, 15, probe_process_mrelease },
-	{ "pidfd_thread", "PIDFD_THREAD", 6, 9, probe_pidfd_thread },
-	{ "pidfd_get_info", "ioctl(PIDFD_GET_INFO)", 6, 13, probe_pidfd_get_info },
-	{ "pidfd_info_exit", "PIDFD_INFO_EXIT", 6, 15, probe_pidfd_info_exit },
+	{ "pidfd_send_signal", "pidfd_send_signal()", 5, 1, BF_PIDFD_SEND_SIGNAL,
+	  probe_pidfd_send_signal },
+	{ "clone_pidfd", "clone(CLONE_PIDFD)", 5, 2, 0, probe_clone_pidfd },
+	{ "pidfd_open", "pidfd_open()", 5, 3, BF_PIDFD_OPEN, probe_pidfd_open },
+	{ "pidfd_poll", "poll() on a pidfd", 5, 3, 0, probe_pidfd_poll },
+	{ "clone3", "clone3()", 5, 3, 0, probe_clone3 },
+	{ "waitid_pidfd", "waitid(P_PIDFD)", 5, 4, BF_WAITID_PIDFD, probe_waitid_pidfd },
+	{ "pidfd_getfd", "pidfd_getfd()", 5, 6, 0, probe_pidfd_getfd },
+	{ "pidfd_nonblock", "PIDFD_NONBLOCK", 5, 10, 0, probe_pidfd_nonblock },
+	{ "process_mrelease", "process_mrelease()", 5, 15, 0, probe_process_mrelease },
+	{ "pidfd_thread", "PIDFD_THREAD", 6, 9, 0, probe_pidfd_thread },
+	{ "pidfd_get_info", "ioctl(PIDFD_GET_INFO)", 6, 13, 0, probe_pidfd_get_info },
+	{ "pidfd_info_exit", "PIDFD_INFO_EXIT", 6, 15, 0, probe_pidfd_info_exit },
 };
 
 const size_t cli_n_features = sizeof(cli_features) / sizeof(cli_features[0]);
@@ -500,24 +468,16 @@ int features_index(const char *name)
 /* Run probe(s) [from, to) with the SIGSYS guard in place. */
 static void probe_range(struct feature_result *results, size_t from, size_t to)
 {
-	struct sigaction sa, old_sa;
-	sigset_t set, old_set;
+	sigset_t oldmask;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigsys;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSYS, &sa, &old_sa);
-	sigemptyset(&set);
-	sigaddset(&set, SIGSYS);
-	pthread_sigmask(SIG_UNBLOCK, &set, &old_set);
+	sigsys_guard_begin(&oldmask);
 
 	for (size_t i = from; i < to; i++) {
 		memset(&results[i - from], 0, sizeof(results[i - from]));
 		cli_features[i].probe(&results[i - from]);
 	}
 
-	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
-	sigaction(SIGSYS, &old_sa, NULL);
+	sigsys_guard_end(&oldmask);
 }
 
 void features_probe_all(struct feature_result *results)

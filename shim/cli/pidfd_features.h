@@ -33,6 +33,7 @@ struct feature {
 	const char *name;  /* stable identifier: "pidfd_open", "waitid_pidfd" ... */
 	const char *label; /* as a human writes it: "waitid(P_PIDFD)" */
 	int major, minor;  /* kernel version that introduced it */
+	unsigned int backend_feature; /* its bit in backends.h, or 0 */
 	void (*probe)(struct feature_result *r);
 };
 

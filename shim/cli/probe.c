@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "backends.h"
 #include "cli.h"
 #include "pidfd_features.h"
 #include "pidshim.h"
@@ -190,16 +191,31 @@ static void check_features(struct report *r)
 	}
 }
 
+/*
+ * The backend the features found call for, by the library's own rule
+ * (backends.h).  eventfd is not a feature `pidshim probe` reports: it is
+ * taken as present, and a kernel without it makes pidshim_backend() fail,
+ * which is reported as such.
+ */
+static const char *expected_backend(const struct report *r)
+{
+	unsigned int have = BF_EVENTFD;
+	const struct backend_def *b;
+
+	for (size_t i = 0; i < cli_n_features; i++)
+		if (r->res[i].found)
+			have |= cli_features[i].backend_feature;
+	b = backend_best(have);
+	return b ? b->name : "none";
+}
+
 static void check_backend(struct report *r)
 {
 	char eb[16];
-	bool have_poll = found(r, "pidfd_open") && found(r, "pidfd_send_signal") &&
-			 found(r, "pidfd_poll");
-	bool have_pidfd = have_poll && found(r, "waitid_pidfd");
 	const char *name;
 	int i;
 
-	r->expected = have_pidfd ? "pidfd" : have_poll ? "pidfd-poll" : "signalfd";
+	r->expected = expected_backend(r);
 	r->forced = secure_getenv("PIDSHIM_BACKEND");
 	if (r->forced && !*r->forced)
 		r->forced = NULL;
@@ -238,7 +254,7 @@ static void check_backend(struct report *r)
 
 		i = features_index(missing);
 		snprintf(r->reason, sizeof(r->reason),
-			 "%s is not usable (%s): SIGCHLD signalfd fallback", missing,
+			 "%s is not usable (%s): the fallback, no pidfd", missing,
 			 err_text(r->res[i].err, eb, sizeof(eb)));
 	}
 	if (r->backend > 0 && !r->forced && strcmp(name, r->expected) != 0) {

@@ -10,10 +10,14 @@
  * spawn, and file descriptors that integrate in any poll/epoll event loop.
  *
  * Conventions: every function returning int returns >= 0 on success and a
- * negative errno value on failure.  Output parameters are left untouched on
- * failure.  errno is not part of the interface.  Every file descriptor the
- * library creates is O_CLOEXEC.  The library never prints, installs no
- * signal handler and never reaps a process it holds no handle for.
+ * negative errno value on failure, one of those its comment lists; any
+ * other error the kernel gives (say EBADF, when the program closed one of
+ * the library's fds) is returned as -EFAULT, with nothing changed.  (The
+ * exec error of a spawned child is passed on as it is.)  Output parameters
+ * are left untouched on failure.  errno is not part of the interface.
+ * Every file descriptor the library creates is O_CLOEXEC.  The library
+ * never prints, installs no signal handler and never reaps a process it
+ * holds no handle for.
  *
  * Living in a program it does not control (pidshim(7), "COEXISTENCE"):
  * - Identity: a handle never reports, reaps or signals a process other than
@@ -72,37 +76,40 @@ extern "C" {
 #define PIDSHIM_API
 #endif
 
-#define PIDSHIM_VERSION_MAJOR 0
-#define PIDSHIM_VERSION_MINOR 2
-#define PIDSHIM_VERSION_PATCH 0
+#define PIDSHIM_VERSION_MAJOR  0
+#define PIDSHIM_VERSION_MINOR  2
+#define PIDSHIM_VERSION_PATCH  0
 #define PIDSHIM_VERSION_STRING "0.2.0"
 
 /*
  * The backends, in order of preference.  See pidshim(7).
  *
  * PIDSHIM_BACKEND_SIGNALFD is the fallback for kernels and containers
- * without pidfds.  It keeps its first name (the API's) but, by default,
- * uses no signalfd and no signal at all: a library thread hears every child
- * exit from waitid(P_ALL, WNOWAIT) and names each process by an fd on
- * /proc/PID, so the program keeps its own SIGCHLD handling untouched.
+ * without pidfds.  By default it uses no signalfd and no signal at all: a
+ * library thread hears every child exit from waitid(P_ALL, WNOWAIT) and
+ * names each process by an fd on /proc/PID, so the program keeps its own
+ * SIGCHLD handling untouched.  Only a program that blocks SIGCHLD in every
+ * thread gets the signalfd its name promises (PIDSHIM_MECHANISM_SIGNALFD).
+ * It kept the name of its first design because the name is API: this enum
+ * value, PIDSHIM_BACKEND=signalfd and pidshim_backend_name().
  */
 enum pidshim_backend {
-	PIDSHIM_BACKEND_PIDFD = 1,      /* pidfd_open + waitid(P_PIDFD)   Linux >= 5.4 */
+	PIDSHIM_BACKEND_PIDFD = 1,	/* pidfd_open + waitid(P_PIDFD)   Linux >= 5.4 */
 	PIDSHIM_BACKEND_PIDFD_POLL = 2, /* pidfd_open + waitid(P_PID)     Linux 5.3    */
-	PIDSHIM_BACKEND_SIGNALFD = 3,   /* the fallback                   older, or pidfd blocked */
+	PIDSHIM_BACKEND_SIGNALFD = 3,	/* the fallback, no pidfd         older/blocked */
 };
 
-struct pidshim;     /* opaque handle to one process */
+struct pidshim;	    /* opaque handle to one process */
 struct pidshim_set; /* opaque set of handles, for waiting on many */
 
 /* What the kernel reported when the process ended. */
 struct pidshim_exit {
-	siginfo_t info;       /* si_signo == SIGCHLD; si_code CLD_EXITED, CLD_KILLED
-	                         or CLD_DUMPED; si_status (exit code or signal);
-	                         si_pid; si_uid */
+	siginfo_t info;	      /* si_signo == SIGCHLD; si_code CLD_EXITED, CLD_KILLED
+				 or CLD_DUMPED; si_status (exit code or signal);
+				 si_pid; si_uid */
 	struct rusage rusage; /* resources used by the process and its waited-for
-	                         descendants; all zero when the kernel reported the
-	                         exit of a non-child (no rusage is available) */
+				 descendants; all zero when the kernel reported the
+				 exit of a non-child (no rusage is available) */
 };
 
 /*
@@ -110,9 +117,9 @@ struct pidshim_exit {
  * pidshim_mechanism() and pidshim(7).
  */
 enum pidshim_mechanism {
-	PIDSHIM_MECHANISM_THREAD = 1,   /* a library thread in waitid(P_ALL, WNOWAIT) */
+	PIDSHIM_MECHANISM_THREAD = 1,	/* a library thread in waitid(P_ALL, WNOWAIT) */
 	PIDSHIM_MECHANISM_SIGNALFD = 2, /* SIGCHLD, blocked in every thread, read from a
-	                                   signalfd: no thread at all */
+					   signalfd: no thread at all */
 };
 
 /*
@@ -124,7 +131,7 @@ enum pidshim_mechanism {
  * same process never take its status.  Only children can be owned
  * (-ECHILD otherwise), by one handle at a time (-EBUSY otherwise).
  */
-#define PIDSHIM_OPEN_OWN 0x1u
+#define PIDSHIM_OPEN_OWN       0x1u
 #define PIDSHIM_OPEN_ALL_FLAGS PIDSHIM_OPEN_OWN
 
 /*

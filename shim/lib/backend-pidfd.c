@@ -122,10 +122,10 @@ static int nonchild_exit(struct pidshim *h, struct pidshim_exit *e, int patience
 
 	for (;;) {
 		memset(&info, 0, sizeof(info));
-		info.mask = PIDSHIM_PIDFD_INFO_EXIT;
+		info.mask = PIDFD_INFO_EXIT;
 		if (ioctl(h->pidfd, PIDSHIM_PIDFD_GET_INFO, &info) < 0)
 			return -ECHILD; /* ENOTTY/EINVAL: before 6.13 */
-		if (info.mask & PIDSHIM_PIDFD_INFO_EXIT)
+		if (info.mask & PIDFD_INFO_EXIT)
 			return fill_from_info(h, &info, e);
 		if (now_ms() >= until)
 			return -ECHILD;
@@ -198,7 +198,8 @@ static int pfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e,
 			}
 		}
 		r = ended(h, e,
-			  left < 0 || left > NONCHILD_PATIENCE_MS ? NONCHILD_PATIENCE_MS : left,
+			  left < 0 || left > NONCHILD_PATIENCE_MS ? NONCHILD_PATIENCE_MS
+								  : left,
 			  cancel_state);
 		if (r != -EAGAIN)
 			return r;
@@ -208,7 +209,8 @@ static int pfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e,
 		left = deadline_remaining(deadline, timeout_ms);
 		if (left == 0)
 			return -ETIMEDOUT;
-		cancellable_sleep_ms(left < 0 || left > backoff ? backoff : left, cancel_state);
+		cancellable_sleep_ms(left < 0 || left > backoff ? backoff : left,
+				     cancel_state);
 		backoff = backoff < 64 ? backoff * 2 : 100;
 	}
 }
@@ -237,19 +239,13 @@ static void pfd_close(struct pidshim *h)
 	handle_free(h);
 }
 
-HIDDEN const struct backend_ops pidshim_pidfd_ops = {
-	.p_pidfd = true,
-	.attach = pfd_attach,
-	.try_reap = pfd_try_reap,
-	.wait = pfd_wait,
-	.send_signal = pfd_send_signal,
-	.close = pfd_close,
-};
+/* The two backends share every operation; only how they reap differs. */
+#define PFD_OPS(reaps_through_pidfd)                                    \
+	{                                                               \
+		.p_pidfd = (reaps_through_pidfd), .attach = pfd_attach, \
+		.try_reap = pfd_try_reap, .wait = pfd_wait,             \
+		.send_signal = pfd_send_signal, .close = pfd_close,     \
+	}
 
-HIDDEN const struct backend_ops pidshim_pidfd_poll_ops = {
-	.attach = pfd_attach,
-	.try_reap = pfd_try_reap,
-	.wait = pfd_wait,
-	.send_signal = pfd_send_signal,
-	.close = pfd_close,
-};
+HIDDEN const struct backend_ops pidshim_pidfd_ops = PFD_OPS(true);
+HIDDEN const struct backend_ops pidshim_pidfd_poll_ops = PFD_OPS(false);

@@ -85,7 +85,7 @@ static int sfd_attach(struct pidshim *h)
 		if (r >= 0)
 			h->procfd = r;
 		else if (r == -ESRCH && spawned)
-			gone = true; /* it ran, and other code reaped it */
+			gone = true;   /* it ran, and other code reaped it */
 		else if (r != -ENOENT) /* ENOENT: no /proc of ours, see ident.c */
 			return r;
 	}

@@ -43,9 +43,9 @@
 #define POSIX_SPAWN_USEVFORK 0x40
 #endif
 
-#define HONOURED_FLAGS                                                                    \
-	(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |           \
-	 POSIX_SPAWN_SETSCHEDPARAM | POSIX_SPAWN_SETSCHEDULER | POSIX_SPAWN_RESETIDS |      \
+#define HONOURED_FLAGS                                                                 \
+	(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |      \
+	 POSIX_SPAWN_SETSCHEDPARAM | POSIX_SPAWN_SETSCHEDULER | POSIX_SPAWN_RESETIDS | \
 	 POSIX_SPAWN_SETSID | POSIX_SPAWN_USEVFORK)
 
 /* The kernel's signal mask size: libc's sigset_t is larger. */
@@ -60,8 +60,8 @@ extern char **environ;
 struct child_ctx {
 	const struct spawn_req *rq;
 	sigset_t parent_mask; /* the caller's mask, restored in the child */
-	int sock; /* the child's end of the socketpair, or -1 */
-	volatile int err; /* the child's exec (or setup) errno */
+	int sock;	      /* the child's end of the socketpair, or -1 */
+	volatile int err;     /* the child's exec (or setup) errno */
 };
 
 /* ThreadSanitizer intercepts the child's libc calls and takes the child,
@@ -200,9 +200,11 @@ static int child_setup(struct child_ctx *c)
 	/* Raw calls: libc's setuid would broadcast to the parent's threads. */
 	if (flags & POSIX_SPAWN_RESETIDS) {
 #ifdef SYS_setgid32
-		if (syscall(SYS_setgid32, getgid()) < 0 || syscall(SYS_setuid32, getuid()) < 0)
+		if (syscall(SYS_setgid32, getgid()) < 0 ||
+		    syscall(SYS_setuid32, getuid()) < 0)
 #else
-		if (syscall(SYS_setgid, getgid()) < 0 || syscall(SYS_setuid, getuid()) < 0)
+		if (syscall(SYS_setgid, getgid()) < 0 ||
+		    syscall(SYS_setuid, getuid()) < 0)
 #endif
 			return errno;
 	}
@@ -239,8 +241,8 @@ static int child_main(void *arg)
  * CLONE_PIDFD (a kernel before 5.2, or an emulator such as qemu-user:
  * take another path), or the child's exec error after reaping it.
  */
-HIDDEN int clone_spawn(const struct spawn_req *rq, bool want_pidfd, bool want_procfd,
-		       pid_t *pid, int *pidfd, int *procfd)
+HIDDEN int clone_spawn(const struct spawn_req *rq, unsigned int want, pid_t *pid,
+		       int *pidfd, int *procfd)
 {
 	struct child_ctx c = { .rq = rq, .sock = -1, .err = 0 };
 	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
@@ -249,9 +251,9 @@ HIDDEN int clone_spawn(const struct spawn_req *rq, bool want_pidfd, bool want_pr
 	void *stack;
 	pid_t p;
 
-	if (want_pidfd)
+	if (want & CLONE_SPAWN_PIDFD)
 		flags |= CLONE_PIDFD;
-	if (want_procfd) {
+	if (want & CLONE_SPAWN_PROCFD) {
 		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
 			return -errno;
 		c.sock = sv[1];
@@ -292,7 +294,8 @@ HIDDEN int clone_spawn(const struct spawn_req *rq, bool want_pidfd, bool want_pr
 		int r;
 
 		do
-			r = fd >= 0 ? sys_waitid(P_PIDFD, fd, &si, WEXITED, NULL) : -EINVAL;
+			r = fd >= 0 ? sys_waitid(P_PIDFD, fd, &si, WEXITED, NULL)
+				    : -EINVAL;
 		while (r == -EINTR);
 		if (r == -EINVAL) /* no pidfd, or waitid(P_PIDFD) before 5.4 */
 			ident_reap_exiting(p, fd, named);

@@ -63,6 +63,18 @@ HIDDEN int fd_move_above_stdio(int fd)
 	return nfd < 0 ? -errno : nfd;
 }
 
+/* ---- the error filter ---------------------------------------------- */
+
+HIDDEN int rc_filter(int r, const int *allowed)
+{
+	if (r >= 0)
+		return r;
+	for (; *allowed; allowed++)
+		if (r == -*allowed)
+			return r;
+	return -EFAULT;
+}
+
 /* ---- cancellation ------------------------------------------------------ */
 
 HIDDEN int cancel_off(void)
@@ -145,7 +157,7 @@ struct handle_with_exit {
 	struct pidshim_exit exit;
 };
 
-HIDDEN int handle_new(const struct backend_ops *ops, pid_t pid, bool owned,
+HIDDEN int handle_new(const struct backend_ops *ops, pid_t pid, unsigned int flags,
 		      struct pidshim **ret)
 {
 	struct handle_with_exit *w = NULL;
@@ -167,7 +179,7 @@ HIDDEN int handle_new(const struct backend_ops *ops, pid_t pid, bool owned,
 	h->fd = -1;
 	h->pidfd = -1;
 	h->procfd = -1;
-	h->owned = owned;
+	h->owned = flags & PIDSHIM_OPEN_OWN;
 	*ret = h;
 	return 0;
 }
@@ -215,7 +227,8 @@ PIDSHIM_API int pidshim_open(pid_t pid, unsigned int flags, struct pidshim **ret
 	*ret = h;
 out:
 	cancel_restore(cs);
-	return r;
+	return RC_FILTER(r, EINVAL, ESRCH, ECHILD, EBUSY, EAGAIN, ENOSYS, EMFILE, ENFILE,
+			 ENOMEM, EPERM);
 }
 
 PIDSHIM_API int pidshim_fd(const struct pidshim *h)
@@ -257,7 +270,7 @@ PIDSHIM_API int pidshim_try_wait(struct pidshim *h, struct pidshim_exit *ret)
 	cs = cancel_off();
 	r = finish_wait(h, h->ops->try_reap(h, &tmp), &tmp, ret);
 	cancel_restore(cs);
-	return r;
+	return RC_FILTER(r, RC_WAIT, EAGAIN);
 }
 
 PIDSHIM_API int pidshim_wait_timeout(struct pidshim *h, int timeout_ms,
@@ -281,12 +294,12 @@ PIDSHIM_API int pidshim_wait_timeout(struct pidshim *h, int timeout_ms,
 	}
 	r = finish_wait(h, r, &tmp, ret);
 	cancel_restore(cs);
-	return r;
+	return RC_FILTER(r, RC_WAIT, ETIMEDOUT);
 }
 
 PIDSHIM_API int pidshim_wait(struct pidshim *h, struct pidshim_exit *ret)
 {
-	return pidshim_wait_timeout(h, -1, ret);
+	return RC_FILTER(pidshim_wait_timeout(h, -1, ret), RC_WAIT);
 }
 
 PIDSHIM_API int pidshim_send_signal(struct pidshim *h, int sig)
@@ -301,12 +314,14 @@ PIDSHIM_API int pidshim_send_signal(struct pidshim *h, int sig)
 		return -ESRCH;
 	/* pidfd backends: one syscall, no lock, no cancellation point, so
 	 * async-signal-safe; the fallback locks, and may write an eventfd. */
-	if (!h->ops->keeps_exit)
-		return h->ops->send_signal(h, sig);
-	cs = cancel_off();
-	r = h->ops->send_signal(h, sig);
-	cancel_restore(cs);
-	return r;
+	if (h->ops->keeps_exit) {
+		cs = cancel_off();
+		r = h->ops->send_signal(h, sig);
+		cancel_restore(cs);
+	} else {
+		r = h->ops->send_signal(h, sig);
+	}
+	return RC_FILTER(r, EINVAL, ESRCH, EPERM, ECHILD);
 }
 
 PIDSHIM_API void pidshim_close(struct pidshim *h)

@@ -100,9 +100,9 @@ HIDDEN int ident_parent(pid_t pid, int pidfd, pid_t *ppid)
 		struct pidshim_pidfd_info info;
 
 		memset(&info, 0, sizeof(info));
-		info.mask = PIDSHIM_PIDFD_INFO_PID;
+		info.mask = PIDFD_INFO_PID;
 		if (ioctl(pidfd, PIDSHIM_PIDFD_GET_INFO, &info) == 0 &&
-		    (info.mask & PIDSHIM_PIDFD_INFO_PID)) {
+		    (info.mask & PIDFD_INFO_PID)) {
 			*ppid = (pid_t)info.ppid;
 			return 0;
 		}
@@ -144,8 +144,9 @@ HIDDEN void ident_reap_exiting(pid_t pid, int pidfd, int procfd)
 		memset(&si, 0, sizeof(si));
 		if (sys_waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL) < 0)
 			return;
-		if (si.si_pid == pid && (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
-					 si.si_code == CLD_DUMPED)) {
+		if (si.si_pid == pid &&
+		    (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+		     si.si_code == CLD_DUMPED)) {
 			sys_waitid(P_PID, pid, &si, WEXITED | WNOHANG, NULL);
 			return;
 		}

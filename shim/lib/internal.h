@@ -4,9 +4,7 @@
  * backend operations, raw syscall wrappers returning -errno, and the entry
  * points of the child-exit service (service.c), the identity checks
  * (ident.c) and the spawn engines (spawn.c, clone-spawn.c).
- *
- * Kernel constants are defined here when the libc headers lack them, so the
- * library builds with glibc >= 2.28 and musl alike.
+ * The kernel's constants are in kabi.h, shared with the CLI.
  */
 #ifndef PIDSHIM_INTERNAL_H
 #define PIDSHIM_INTERNAL_H
@@ -24,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kabi.h"
 #include "pidshim.h"
 
 /*
@@ -33,39 +32,12 @@
  * are static.  No name outside pidshim_ ever reaches a program.
  */
 #ifdef PIDSHIM_AMALGAMATION
-#define HIDDEN static
+#define HIDDEN	    static
 #define HIDDEN_DATA static
 #else
-#define HIDDEN __attribute__((visibility("hidden")))
+#define HIDDEN	    __attribute__((visibility("hidden")))
 #define HIDDEN_DATA HIDDEN extern
 #endif
-
-#ifndef __NR_pidfd_send_signal
-#define __NR_pidfd_send_signal 424 /* Linux 5.1, same number on every arch */
-#endif
-#ifndef __NR_pidfd_open
-#define __NR_pidfd_open 434 /* Linux 5.3 */
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3 /* Linux 5.4 */
-#endif
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000 /* Linux 5.2 */
-#endif
-
-/* PIDFD_GET_INFO (Linux 6.13): a process's ids; with PIDFD_INFO_EXIT
- * (6.15) how a process that is not our child ended. */
-struct pidshim_pidfd_info {
-	uint64_t mask;
-	uint64_t cgroupid;
-	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-	int32_t exit_code;
-	uint32_t coredump_mask;
-	uint32_t spare1;
-};
-#define PIDSHIM_PIDFD_GET_INFO _IOWR(0xFF, 11, struct pidshim_pidfd_info)
-#define PIDSHIM_PIDFD_INFO_PID (1ULL << 0)
-#define PIDSHIM_PIDFD_INFO_EXIT (1ULL << 3)
 
 /* Largest valid signal number (the kernel's _NSIG). */
 #define PIDSHIM_SIGMAX 64
@@ -97,8 +69,9 @@ static inline int sys_waitid(int idtype, long id, siginfo_t *si, int options,
  */
 static inline bool si_is_exit(const siginfo_t *si)
 {
-	return si->si_pid != 0 && (si->si_code == CLD_EXITED || si->si_code == CLD_KILLED ||
-				   si->si_code == CLD_DUMPED);
+	return si->si_pid != 0 &&
+	       (si->si_code == CLD_EXITED || si->si_code == CLD_KILLED ||
+		si->si_code == CLD_DUMPED);
 }
 
 /* Life of a handle's process, as the user sees it. */
@@ -115,16 +88,16 @@ struct backend_ops;
 
 struct pidshim {
 	pid_t pid;
-	pid_t creator; /* the process that made the handle (see fork_inert) */
-	int fd;	       /* what pidshim_fd returns: the pidfd, or an eventfd */
-	int pidfd;     /* pidfd backends: == fd; else -1 */
-	int procfd;    /* fallback: /proc/PID (O_PATH), names the process, or -1 */
-	bool owned;    /* spawned (or PIDSHIM_OPEN_OWN): reap it if closed early */
-	bool child;    /* a child of this process (only children can be reaped) */
-	bool orphan;   /* closed by the user while running; the service reaps it */
-	bool tracked;  /* in the service's pid table (under svc lock) */
-	bool armed;    /* pidfd orphan: registered in the reaper's epoll */
-	bool fd_epoll; /* fallback, SIGCHLD mechanism: fd is an epoll (sigchld.c) */
+	pid_t creator;	    /* the process that made the handle (see fork_inert) */
+	int fd;		    /* what pidshim_fd returns: the pidfd, or an eventfd */
+	int pidfd;	    /* pidfd backends: == fd; else -1 */
+	int procfd;	    /* fallback: /proc/PID (O_PATH), names the process, or -1 */
+	bool owned;	    /* spawned (or PIDSHIM_OPEN_OWN): reap it if closed early */
+	bool child;	    /* a child of this process (only children can be reaped) */
+	bool orphan;	    /* closed by the user while running; the service reaps it */
+	bool tracked;	    /* in the service's pid table (under svc lock) */
+	bool armed;	    /* pidfd orphan: registered in the reaper's epoll */
+	bool fd_epoll;	    /* fallback, SIGCHLD mechanism: fd is an epoll (sigchld.c) */
 	unsigned int shard; /* ... and the shard of its signalfd */
 	const struct backend_ops *ops;
 	_Atomic int state; /* enum h_state */
@@ -173,7 +146,8 @@ HIDDEN_DATA const struct backend_ops pidshim_pidfd_poll_ops;
 HIDDEN_DATA const struct backend_ops pidshim_signalfd_ops;
 
 /* handle.c */
-HIDDEN int handle_new(const struct backend_ops *ops, pid_t pid, bool owned,
+/* flags: PIDSHIM_OPEN_OWN for a process the handle owns (spawned ones). */
+HIDDEN int handle_new(const struct backend_ops *ops, pid_t pid, unsigned int flags,
 		      struct pidshim **ret);
 HIDDEN void handle_free(struct pidshim *h);
 HIDDEN int handle_backend_ops(const struct backend_ops **ops);
@@ -248,9 +222,26 @@ struct spawn_req {
 	char *const *argv;
 	char *const *envp;
 };
-HIDDEN int clone_spawn(const struct spawn_req *rq, bool want_pidfd, bool want_procfd,
-		       pid_t *pid, int *pidfd, int *procfd);
+/* What clone_spawn hands back beside the pid. */
+enum clone_spawn_want {
+	CLONE_SPAWN_PIDFD = 1u << 0,  /* *pidfd, through CLONE_PIDFD */
+	CLONE_SPAWN_PROCFD = 1u << 1, /* *procfd, the child's /proc/PID */
+};
+HIDDEN int clone_spawn(const struct spawn_req *rq, unsigned int want, pid_t *pid,
+		       int *pidfd, int *procfd);
 HIDDEN bool clone_spawn_can(const struct spawn_req *rq);
+
+/*
+ * The one error filter at the public boundary, as libseccomp's
+ * _rc_filter(): a public function returns only the codes pidshim.h lists
+ * for it, given here as positive errno values.  Any other negative value
+ * (a raw poll or epoll_wait error, EBADF after the program closed one of
+ * the library's fds) becomes -EFAULT, which the header reserves for that.
+ */
+HIDDEN int rc_filter(int r, const int *allowed);
+#define RC_FILTER(r, ...) rc_filter((r), (const int[]){ __VA_ARGS__, 0 })
+/* The codes every wait function may give (pidshim_wait in pidshim.h). */
+#define RC_WAIT ECHILD, EINVAL
 
 /* util */
 HIDDEN int fd_move_above_stdio(int fd);

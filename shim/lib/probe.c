@@ -12,158 +12,97 @@
  * took EMFILE as "no pidfd" for the rest of the process.
  */
 #include <fcntl.h>
-#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 
 #include "internal.h"
+#include "sigsys-guard.h"
+
+/* backends.h: the library's view of the table carries the operations. */
+#define BACKEND_OPS(name) (&pidshim_##name##_ops)
+#include "backends.h"
 
 static _Atomic int cached_backend; /* 0: not probed yet */
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Set only while this thread runs a probe syscall; read by the handler. */
-static __thread sigjmp_buf *volatile probe_jmp __attribute__((tls_model("initial-exec")));
-static struct sigaction probe_prev_sigsys;
-
-static void probe_sigsys_handler(int sig, siginfo_t *si, void *uc)
-{
-	sigjmp_buf *jb = probe_jmp;
-
-	if (jb)
-		siglongjmp(*jb, 1);
-	/* Not ours: behave as the handler we displaced would have. */
-	if (probe_prev_sigsys.sa_flags & SA_SIGINFO) {
-		probe_prev_sigsys.sa_sigaction(sig, si, uc);
-	} else if (probe_prev_sigsys.sa_handler == SIG_DFL) {
-		signal(sig, SIG_DFL);
-		raise(sig);
-	} else if (probe_prev_sigsys.sa_handler != SIG_IGN) {
-		probe_prev_sigsys.sa_handler(sig);
-	}
-}
-
-/* One syscall; a SIGSYS trap reads as -ENOSYS. */
-static long guarded_syscall(long nr, long a, long b, long c, long d, long e)
-{
-	sigjmp_buf jb;
-	volatile long r;
-
-	if (sigsetjmp(jb, 1)) {
-		probe_jmp = NULL;
-		return -ENOSYS;
-	}
-	probe_jmp = &jb;
-	r = syscall(nr, a, b, c, d, e);
-	if (r < 0)
-		r = -errno;
-	probe_jmp = NULL;
-	return r;
-}
 
 static bool transient(long err)
 {
 	return err == -EMFILE || err == -ENFILE || err == -ENOMEM;
 }
 
-struct features {
-	bool pidfd_open;	/* Linux 5.3 */
-	bool pidfd_send_signal; /* Linux 5.1 */
-	bool waitid_pidfd;	/* Linux 5.4 */
-};
-
-static int probe_features(struct features *f)
+/*
+ * The kernel features the backends need (backends.h), as *have.  A
+ * missing one is simply absent; a transient error is returned.
+ */
+static int probe_features(unsigned int *have)
 {
 	siginfo_t si;
 	long fd, r;
 
-	memset(f, 0, sizeof(*f));
+	*have = 0;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0 && transient(-errno))
+		return -errno;
+	if (fd >= 0) {
+		*have |= BF_EVENTFD;
+		close((int)fd);
+	}
+
 	fd = guarded_syscall(__NR_pidfd_open, getpid(), 0, 0, 0, 0);
 	if (fd < 0)
 		return transient(fd) ? (int)fd : 0;
-	f->pidfd_open = true;
+	*have |= BF_PIDFD_OPEN;
 
 	r = guarded_syscall(__NR_pidfd_send_signal, fd, 0, 0, 0, 0);
-	f->pidfd_send_signal = r == 0;
+	if (r == 0)
+		*have |= BF_PIDFD_SEND_SIGNAL;
 
 	/* We are not our own child: ECHILD proves P_PIDFD is understood;
 	 * kernels before 5.4 reject the idtype with EINVAL. */
 	memset(&si, 0, sizeof(si));
 	r = guarded_syscall(SYS_waitid, P_PIDFD, fd, (long)&si, WEXITED | WNOHANG, 0);
-	f->waitid_pidfd = r == -ECHILD || r == 0;
+	if (r == -ECHILD || r == 0)
+		*have |= BF_WAITID_PIDFD;
 	close((int)fd);
 	return 0;
 }
 
-/* The signalfd backend needs eventfd (one per handle) and epoll (sets). */
-static int probe_fallback(void)
-{
-	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-
-	if (fd < 0)
-		return transient(-errno) ? -errno : -ENOSYS;
-	close(fd);
-	return 0;
-}
-
-static int forced_backend(void)
+/* PIDSHIM_BACKEND: NULL when unset, *err -EINVAL for an unknown name. */
+static const struct backend_def *forced_backend(int *err)
 {
 	const char *v = secure_getenv("PIDSHIM_BACKEND");
+	const struct backend_def *b;
 
+	*err = 0;
 	if (!v || !*v)
-		return 0;
-	for (int b = PIDSHIM_BACKEND_PIDFD; b <= PIDSHIM_BACKEND_SIGNALFD; b++)
-		if (strcmp(v, pidshim_backend_name(b)) == 0)
-			return b;
-	return -EINVAL;
+		return NULL;
+	b = backend_by_name(v);
+	if (!b)
+		*err = -EINVAL;
+	return b;
 }
 
 static int probe(void)
 {
-	struct sigaction sa, prev;
-	sigset_t unblock, oldmask;
-	struct features f;
-	int forced, r;
+	const struct backend_def *forced, *best;
+	unsigned int have;
+	sigset_t oldmask;
+	int r;
 
-	forced = forced_backend();
-	if (forced < 0)
-		return forced;
-	r = probe_fallback();
+	forced = forced_backend(&r);
 	if (r < 0)
 		return r;
-
-	/* The trap must reach our handler: unblock SIGSYS in this thread. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = probe_sigsys_handler;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&unblock);
-	sigaddset(&unblock, SIGSYS);
-	pthread_sigmask(SIG_UNBLOCK, &unblock, &oldmask);
-	sigaction(SIGSYS, NULL, &probe_prev_sigsys);
-	sigaction(SIGSYS, &sa, &prev);
-	r = probe_features(&f);
-	sigaction(SIGSYS, &prev, NULL);
-	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+	sigsys_guard_begin(&oldmask);
+	r = probe_features(&have);
+	sigsys_guard_end(&oldmask);
 	if (r < 0)
 		return r;
-
-	bool have_poll = f.pidfd_open && f.pidfd_send_signal;
-	bool have_pidfd = have_poll && f.waitid_pidfd;
-
-	switch (forced) {
-	case PIDSHIM_BACKEND_PIDFD:
-		return have_pidfd ? forced : -ENOSYS;
-	case PIDSHIM_BACKEND_PIDFD_POLL:
-		return have_poll ? forced : -ENOSYS;
-	case PIDSHIM_BACKEND_SIGNALFD:
-		return forced;
-	}
-	if (have_pidfd)
-		return PIDSHIM_BACKEND_PIDFD;
-	if (have_poll)
-		return PIDSHIM_BACKEND_PIDFD_POLL;
-	return PIDSHIM_BACKEND_SIGNALFD;
+	/* A forced backend runs where the kernel serves it: never a switch. */
+	if (forced)
+		return backend_served(forced, have) ? forced->id : -ENOSYS;
+	best = backend_best(have);
+	return best ? best->id : -ENOSYS;
 }
 
 PIDSHIM_API int pidshim_backend(void)
@@ -182,40 +121,28 @@ PIDSHIM_API int pidshim_backend(void)
 	}
 	pthread_mutex_unlock(&probe_lock);
 	cancel_restore(cs);
-	return b;
+	return RC_FILTER(b, ENOSYS, EINVAL, EMFILE, ENFILE, ENOMEM);
 }
 
 PIDSHIM_API const char *pidshim_backend_name(int backend)
 {
-	switch (backend) {
-	case PIDSHIM_BACKEND_PIDFD:
-		return "pidfd";
-	case PIDSHIM_BACKEND_PIDFD_POLL:
-		return "pidfd-poll";
-	case PIDSHIM_BACKEND_SIGNALFD:
-		return "signalfd";
-	}
-	return NULL;
+	const struct backend_def *b = backend_by_id(backend);
+
+	return b ? b->name : NULL;
 }
 
 HIDDEN int handle_backend_ops(const struct backend_ops **ops)
 {
-	int b = pidshim_backend();
+	int id = pidshim_backend();
+	const struct backend_def *b = backend_by_id(id);
 
-	switch (b) {
-	case PIDSHIM_BACKEND_PIDFD:
-		*ops = &pidshim_pidfd_ops;
-		return 0;
-	case PIDSHIM_BACKEND_PIDFD_POLL:
-		*ops = &pidshim_pidfd_poll_ops;
-		return 0;
-	case PIDSHIM_BACKEND_SIGNALFD:
-		*ops = &pidshim_signalfd_ops;
+	if (b) {
+		*ops = b->ops;
 		return 0;
 	}
 	/* Transient probe errors pass through; a forced backend the kernel
 	 * cannot serve, or an unknown PIDSHIM_BACKEND name, is -ENOSYS. */
-	return b == -EMFILE || b == -ENFILE || b == -ENOMEM ? b : -ENOSYS;
+	return transient(id) ? id : -ENOSYS;
 }
 
 HIDDEN void probe_atfork_prepare(void)

@@ -79,8 +79,8 @@ struct service {
 	/* fallback: its mechanism (0 undecided, see sigchld.c) */
 	int mech;
 	unsigned int threads_seen; /* SIGCHLD mechanism: threads last looked at */
-	bool pump_lost; /* a signal named a tracked process that was gone */
-	size_t fb_orphans; /* fallback handles closed while their process ran */
+	bool pump_lost;		   /* a signal named a tracked process that was gone */
+	size_t fb_orphans;	   /* fallback handles closed while their process ran */
 };
 
 /* The first buckets need no allocation: inserting never fails, so closing
@@ -215,7 +215,7 @@ static int worker_start_locked(struct worker *w, void *(*fn)(void *))
 	if (w->running)
 		return 0;
 	worker_join_locked(w); /* one that was told to end, not yet collected */
-	if (w->running) /* started by another caller while we joined */
+	if (w->running)	       /* started by another caller while we joined */
 		return 0;
 	if (pthread_attr_init(&attr))
 		return -ENOMEM;
@@ -601,7 +601,7 @@ PIDSHIM_API int pidshim_mechanism(void)
 
 	r = handle_backend_ops(&ops);
 	if (r < 0)
-		return r;
+		return RC_FILTER(r, ENOSYS, EMFILE, ENFILE, ENOMEM);
 	if (!ops->keeps_exit)
 		return -ENOSYS;
 	cs = cancel_off();
@@ -784,7 +784,8 @@ static bool reaped_elsewhere(struct pidshim *x)
 	if (x->procfd >= 0)
 		return !ident_alive(x->procfd);
 	memset(&si, 0, sizeof(si));
-	return sys_waitid(P_PID, x->pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL) == -ECHILD;
+	return sys_waitid(P_PID, x->pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL) ==
+	       -ECHILD;
 }
 
 /* The ticker also manages the watcher: when nothing has been watched for
@@ -1136,7 +1137,7 @@ PIDSHIM_API int pidshim_quiesce(void)
 	int cs = cancel_off(), r = svc_quiesce();
 
 	cancel_restore(cs);
-	return r;
+	return RC_FILTER(r, EBUSY);
 }
 
 /* ---- fork ----------------------------------------------------------------------- */

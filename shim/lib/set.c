@@ -33,10 +33,10 @@ struct pidshim_set {
 	pid_t creator;
 	pthread_mutex_t lock;
 	struct pidshim **members; /* by slot; NULL for a free slot */
-	uint32_t *free_slots;     /* stack of free slots below high */
-	uint32_t high, cap;       /* slots used so far, slots allocated */
+	uint32_t *free_slots;	  /* stack of free slots below high */
+	uint32_t high, cap;	  /* slots used so far, slots allocated */
 	uint32_t nfree;
-	uint32_t n;               /* members */
+	uint32_t n; /* members */
 	uint32_t gen;
 	uint32_t armed; /* members still registered in the epoll */
 	uint64_t seq;
@@ -244,13 +244,14 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 			return -ECHILD;
 		if (cancel_state == PTHREAD_CANCEL_ENABLE)
 			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-		n = epoll_wait(s->epfd, ev, MAX_EVENTS, deadline_remaining(deadline, timeout_ms));
+		n = epoll_wait(s->epfd, ev, MAX_EVENTS,
+			       deadline_remaining(deadline, timeout_ms));
 		if (n < 0)
-			n = errno == EINTR ? 0 : -1;
+			n = errno == EINTR ? 0 : -errno;
 		if (cancel_state == PTHREAD_CANCEL_ENABLE)
 			pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 		if (n < 0)
-			return -EINVAL; /* EBADF/EFAULT: not a set of ours */
+			return n; /* EBADF: the program closed the set's fd */
 		if (n > 0) {
 			svc_pump(); /* SIGCHLD mechanism: see what the signals name */
 			pthread_mutex_lock(&s->lock);
@@ -278,7 +279,7 @@ PIDSHIM_API int pidshim_set_wait(struct pidshim_set *s, int timeout_ms,
 	cs = cancel_off();
 	r = set_wait(s, timeout_ms, ready, cs);
 	cancel_restore(cs);
-	return r;
+	return RC_FILTER(r, ETIMEDOUT, ECHILD, EINVAL);
 }
 
 PIDSHIM_API void pidshim_set_free(struct pidshim_set *s)
@@ -311,7 +312,7 @@ PIDSHIM_API int pidshim_set_new(struct pidshim_set **ret)
 	int cs = cancel_off(), r = set_new(ret);
 
 	cancel_restore(cs);
-	return r;
+	return RC_FILTER(r, EINVAL, EMFILE, ENFILE, ENOMEM);
 }
 
 PIDSHIM_API int pidshim_set_add(struct pidshim_set *s, struct pidshim *h)
@@ -319,7 +320,7 @@ PIDSHIM_API int pidshim_set_add(struct pidshim_set *s, struct pidshim *h)
 	int cs = cancel_off(), r = set_add(s, h);
 
 	cancel_restore(cs);
-	return r;
+	return RC_FILTER(r, EINVAL, EEXIST, EBUSY, ENOMEM, ENOSPC, ECHILD);
 }
 
 PIDSHIM_API int pidshim_set_remove(struct pidshim_set *s, struct pidshim *h)
@@ -327,5 +328,5 @@ PIDSHIM_API int pidshim_set_remove(struct pidshim_set *s, struct pidshim *h)
 	int cs = cancel_off(), r = set_remove(s, h);
 
 	cancel_restore(cs);
-	return r;
+	return RC_FILTER(r, EINVAL, ENOENT, ECHILD);
 }

@@ -90,7 +90,8 @@ static int new_fd(int fd)
 /* The mechanism for a process whose fallback starts now. */
 HIDDEN int sigchld_decide(void)
 {
-	return sigchld_is_ours_to_read() ? PIDSHIM_MECHANISM_SIGNALFD : PIDSHIM_MECHANISM_THREAD;
+	return sigchld_is_ours_to_read() ? PIDSHIM_MECHANISM_SIGNALFD
+					 : PIDSHIM_MECHANISM_THREAD;
 }
 
 /* Threads of this process (field 20 of /proc/self/stat), 0 if unknown. */
@@ -144,7 +145,7 @@ HIDDEN bool sigchld_promise_kept(unsigned int *threads)
  *   -1 a free slot (no fds), 0 its last user is closing it, 1.. in use.
  */
 #define SHARD_HANDLES 40
-#define MAX_SHARDS 1024 /* 40960 handles at once under this mechanism */
+#define MAX_SHARDS    1024 /* 40960 handles at once under this mechanism */
 
 struct shard {
 	int sigfd, readyfd;
@@ -162,7 +163,8 @@ static int shard_open(struct shard *sh)
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sh->sigfd = new_fd(signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC));
-	sh->readyfd = new_fd(eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK)); /* always readable */
+	sh->readyfd =
+		new_fd(eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK)); /* always readable */
 	if (sh->sigfd >= 0 && sh->readyfd >= 0)
 		return 0;
 	r = sh->sigfd < 0 ? sh->sigfd : sh->readyfd;

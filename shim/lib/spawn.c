@@ -81,7 +81,8 @@ static int spawn_with_glibc_pidfd(const struct spawn_req *rq, pid_t *pid, int *p
 	gp = atomic_load(&getpid_fn);
 	if (!fn || !gp)
 		return -ENOSYS;
-	r = fn(&fd, rq->path, rq->actions, rq->attr, rq->argv, rq->envp ? rq->envp : environ);
+	r = fn(&fd, rq->path, rq->actions, rq->attr, rq->argv,
+	       rq->envp ? rq->envp : environ);
 	if (r == ENOSYS || r == EINVAL) /* clone3/CLONE_PIDFD refused */
 		return -ENOSYS;
 	if (r)
@@ -199,10 +200,11 @@ static int spawn_pidfd(const struct spawn_req *rq, struct pidshim *h)
 
 	r = spawn_with_glibc_pidfd(rq, &pid, &fd);
 	if (r == -ENOSYS && clone_spawn_can(rq) && atomic_load(&clone_pidfd_works) >= 0) {
-		r = clone_spawn(rq, true, false, &pid, &fd, NULL);
+		r = clone_spawn(rq, CLONE_SPAWN_PIDFD, &pid, &fd, NULL);
 		/* An emulator may refuse CLONE_PIDFD, or run the clone as a
 		 * plain fork (the child exists, without a pidfd). */
-		atomic_store(&clone_pidfd_works, r == -ENOSYS || (r == 0 && fd < 0) ? -1 : 1);
+		atomic_store(&clone_pidfd_works,
+			     r == -ENOSYS || (r == 0 && fd < 0) ? -1 : 1);
 		if (r == 0 && fd < 0)
 			return name_after_spawn(h, pid, -1);
 	}
@@ -238,7 +240,7 @@ static int spawn_fallback(const struct spawn_req *rq, struct pidshim *h)
 	pid_t pid;
 
 	if (clone_spawn_can(rq)) {
-		r = clone_spawn(rq, false, true, &pid, NULL, &procfd);
+		r = clone_spawn(rq, CLONE_SPAWN_PROCFD, &pid, NULL, &procfd);
 		if (r != -ENOSYS) {
 			if (r == 0) {
 				h->pid = pid;
@@ -253,12 +255,17 @@ static int spawn_fallback(const struct spawn_req *rq, struct pidshim *h)
 	return r;
 }
 
-static int spawn_common(bool search, struct pidshim **ret, const char *path,
+/* How posix_spawn finds the program: the path as given, or PATH searched. */
+enum spawn_lookup { SPAWN_PATH_AS_GIVEN, SPAWN_SEARCH_PATH };
+
+static int spawn_common(enum spawn_lookup lookup, struct pidshim **ret, const char *path,
 			const posix_spawn_file_actions_t *actions,
 			const posix_spawnattr_t *attr, char *const argv[],
 			char *const envp[])
 {
-	struct spawn_req rq = { search, path, actions, attr, argv, envp };
+	struct spawn_req rq = {
+		lookup == SPAWN_SEARCH_PATH, path, actions, attr, argv, envp
+	};
 	const struct backend_ops *ops;
 	struct pidshim *h;
 	int r;
@@ -268,7 +275,7 @@ static int spawn_common(bool search, struct pidshim **ret, const char *path,
 	r = handle_backend_ops(&ops);
 	if (r < 0)
 		return r;
-	r = handle_new(ops, 0, true, &h);
+	r = handle_new(ops, 0, PIDSHIM_OPEN_OWN, &h);
 	if (r < 0)
 		return r;
 	h->child = true;
@@ -296,12 +303,15 @@ fail:
 	return r;
 }
 
+/* Not through rc_filter: the child's exec error is passed on whatever it
+ * is (pidshim.h lists it as "..."). */
 PIDSHIM_API int pidshim_spawn(struct pidshim **ret, const char *path,
 			      const posix_spawn_file_actions_t *actions,
 			      const posix_spawnattr_t *attr, char *const argv[],
 			      char *const envp[])
 {
-	int cs = cancel_off(), r = spawn_common(false, ret, path, actions, attr, argv, envp);
+	int cs = cancel_off(),
+	    r = spawn_common(SPAWN_PATH_AS_GIVEN, ret, path, actions, attr, argv, envp);
 
 	cancel_restore(cs);
 	return r;
@@ -312,7 +322,8 @@ PIDSHIM_API int pidshim_spawnp(struct pidshim **ret, const char *file,
 			       const posix_spawnattr_t *attr, char *const argv[],
 			       char *const envp[])
 {
-	int cs = cancel_off(), r = spawn_common(true, ret, file, actions, attr, argv, envp);
+	int cs = cancel_off(),
+	    r = spawn_common(SPAWN_SEARCH_PATH, ret, file, actions, attr, argv, envp);
 
 	cancel_restore(cs);
 	return r;
