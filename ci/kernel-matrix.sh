@@ -11,6 +11,14 @@
 # and the counts.  A hung or crashed guest counts as failed; its console
 # log and one log per cell stay in $BUILD/kernel-matrix/<kernel>/.
 #
+# The arm64 column is a second `pidshim matrix --arch aarch64` run after
+# the amd64 one (its guest needs other binaries): Debian's cloud-arm64
+# kernel of the suite KM_ARM64 (fetched and cached by kernel-fetch.sh),
+# qemu-system-aarch64 -M virt under TCG, busybox-static:arm64 (unpacked
+# by apt-fetch.sh) and the aarch64 static selftests and pidshim
+# (ci/abi-static.sh, in $BUILD/abi/aarch64).  Both reports are merged
+# into one before the table.
+#
 # Environment (all optional):
 #   BUILD              build dir (default build): $BUILD/pidshim with its
 #                      $BUILD/libexec/pidshim, the static selftests in
@@ -19,6 +27,8 @@
 #                      trixie sid; empty: none)
 #   KERNELS            more kernel images: "PATH" or "NAME=PATH", blank-separated
 #   KM_HOST            1 (default): add the host kernel; 0: don't
+#   KM_ARM64           the Debian suite of the arm64 column (default
+#                      bookworm; empty: no arm64 column)
 #   KM_PERSONALITIES   personalities (default: all)
 #   KM_JOBS            guests booted at once (default 2)
 #   KM_BOOT_TIMEOUT    seconds one kernel may take, boot included (default 600)
@@ -43,32 +53,96 @@ t_start=$(date +%s)
 mkdir -p "$out" "$res"
 rm -f "$res"/kernel-*.count "$res"/kernel-*.tap
 
+common=
+for p in ${KM_PERSONALITIES:-all}; do common="$common --personality $p"; done
+for v in PIDSHIM_TEST_QUICK=${PIDSHIM_TEST_QUICK:-1} KM_TEST_TIMEOUT=${KM_TEST_TIMEOUT:-150} \
+	${KM_TEST_SLOW:+KM_TEST_SLOW=$KM_TEST_SLOW} ${KM_HOST_SLOW:+KM_HOST_SLOW=$KM_HOST_SLOW}; do
+	common="$common --env $v"
+done
+
+# matrix ARCH SELFTESTS REPORT KERNEL-ARGS...: one `pidshim matrix` run
+# of the selftests in SELFTESTS (stripped copies go into the guest: debug
+# info only slows an emulated guest down); 1 when it could not run.
+matrix() {
+	arch=$1 tests=$2 report=$3
+	shift 3
+	rm -rf "$out/selftests"
+	cp -R "$tests" "$out/selftests"
+	case $arch in
+	aarch64) aarch64-linux-gnu-strip --strip-debug "$out/selftests"/* 2>/dev/null || true ;;
+	*) strip --strip-debug "$out/selftests"/* 2>/dev/null || true ;;
+	esac
+	# shellcheck disable=SC2086 # options without blanks
+	set -- --arch "$arch" "$@" $common
+	echo "kernel-matrix: pidshim matrix $*"
+	rc=0
+	"$BUILD/pidshim" matrix --json --probe "$@" --jobs "${KM_JOBS:-2}" \
+		--timeout "${KM_BOOT_TIMEOUT:-600}" --accel "${KM_ACCEL:-auto}" \
+		--memory "${KM_MEM:-512}" --log-dir "$out" --file "$out/selftests" \
+		-- "$here/kernel-tests.sh" selftests > "$report" || rc=$?
+	if [ "$rc" -gt 1 ] || ! jq -e .cells "$report" > /dev/null 2>&1; then
+		echo "kernel-matrix: pidshim matrix --arch $arch could not run (exit $rc)" >&2
+		return 1
+	fi
+}
+
+# A column that could not even start: one failure, with the reason.
+lost_column() {
+	echo "kernel-matrix: $1: $2" >&2
+	printf 'TAP version 13\n1..1\nnot ok 1 - %s: %s\n' "$1" "$2" > "$res/kernel-$1.tap"
+	echo "0 1 0" > "$res/kernel-$1.count"
+	lost="$lost $1"
+}
+
 set --
 columns=
 for s in $suites; do set -- "$@" --kernel "$s"; columns="$columns $s"; done
 for k in ${KERNELS:-}; do set -- "$@" --kernel "$k"; done
 if [ "${KM_HOST:-1}" = 1 ]; then set -- "$@" --kernel host; fi
-for p in ${KM_PERSONALITIES:-all}; do set -- "$@" --personality "$p"; done
-for v in PIDSHIM_TEST_QUICK=${PIDSHIM_TEST_QUICK:-1} KM_TEST_TIMEOUT=${KM_TEST_TIMEOUT:-150} \
-	${KM_TEST_SLOW:+KM_TEST_SLOW=$KM_TEST_SLOW} ${KM_HOST_SLOW:+KM_HOST_SLOW=$KM_HOST_SLOW}; do
-	set -- "$@" --env "$v"
-done
-
-# Debug info only slows an emulated guest down: hand over stripped copies.
-rm -rf "$out/selftests"
-cp -R "$BUILD/static/selftests" "$out/selftests"
-strip --strip-debug "$out/selftests"/* 2>/dev/null || true
-
-echo "kernel-matrix: pidshim matrix $*"
-rc=0
-"$BUILD/pidshim" matrix --json --probe "$@" --jobs "${KM_JOBS:-2}" \
-	--timeout "${KM_BOOT_TIMEOUT:-600}" --accel "${KM_ACCEL:-auto}" --memory "${KM_MEM:-512}" \
-	--log-dir "$out" --file "$out/selftests" \
-	-- "$here/kernel-tests.sh" selftests > "$out/report.json" || rc=$?
-if [ "$rc" -gt 1 ] || ! jq -e .cells "$out/report.json" > /dev/null 2>&1; then
-	echo "kernel-matrix: pidshim matrix could not run (exit $rc)" >&2
-	exit 1
+reports=
+lost=
+if [ $# -gt 0 ]; then
+	matrix x86_64 "$BUILD/static/selftests" "$out/report-x86_64.json" "$@" || exit 1
+	reports="$out/report-x86_64.json"
 fi
+
+arm64=${KM_ARM64-bookworm}
+if [ -n "$arm64" ]; then
+	t_arm64=$(date +%s)
+	# The guest's libexec: the scripts, the aarch64 pidshim and busybox.
+	lx=$out/libexec-aarch64
+	rm -rf "$lx" && mkdir -p "$lx/aarch64"
+	cp "$BUILD"/libexec/pidshim/*.sh "$lx/"
+	bb=${XDG_CACHE_HOME:-$HOME/.cache}/pidshim/busybox/arm64
+	host_suite=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release 2>/dev/null)
+	if ! static=$("$here/abi-static.sh" aarch64 "$BUILD"); then
+		lost_column arm64 "the aarch64 static selftests and pidshim did not build (ci/abi-static.sh)"
+	elif ! "$here/apt-fetch.sh" "${host_suite:-bookworm}" arm64 "$bb" busybox-static \
+		> "$out/busybox-arm64.log" 2>&1; then
+		lost_column arm64 "busybox-static:arm64 could not be fetched (log: $out/busybox-arm64.log)"
+	elif ! kimg=$(PIDSHIM_KERNEL_ARCH=arm64 "$here/kernel-fetch.sh" "$arm64" 2> "$out/fetch-arm64.log"); then
+		lost_column arm64 "no $arm64 cloud-arm64 kernel (log: $out/fetch-arm64.log)"
+	else
+		aarch64-linux-gnu-strip -o "$lx/aarch64/pidshim" "$static/pidshim"
+		cp "$bb/bin/busybox" "$lx/aarch64/busybox"
+		PIDSHIM_LIBEXECDIR=$lx
+		export PIDSHIM_LIBEXECDIR
+		if matrix aarch64 "$static/selftests" "$out/report-aarch64.json" \
+			--kernel "arm64=$kimg"; then
+			reports="$reports $out/report-aarch64.json"
+		else
+			lost_column arm64 "pidshim matrix --arch aarch64 could not run"
+		fi
+		unset PIDSHIM_LIBEXECDIR
+	fi
+	echo "kernel-matrix: arm64 column ($arm64) took $(($(date +%s) - t_arm64))s"
+fi
+[ -n "$reports" ] || [ -n "$lost" ] || { echo "kernel-matrix: no kernel to test" >&2; exit 1; }
+# One report for the table: the runs' kernels and cells side by side.
+# shellcheck disable=SC2086 # paths without blanks
+jq -n '[inputs] | {arch: (map(.arch) | join(" ")), test: (.[0].test // []),
+	kernels: (map(.kernels) | add // []), cells: (map(.cells) | add // [])}' \
+	$reports < /dev/null > "$out/report.json"
 
 # Columns: the suites, the other images, the host, in the order given.
 names=$(jq -r '.kernels[].name' "$out/report.json" | tr '\n' ' ')
@@ -80,9 +154,9 @@ done
 case " $names " in *" host "*) order="$order host" ;; esac
 echo
 # shellcheck disable=SC2086 # names have no blanks
-"$here/kernel-table.sh" "$out/report.json" "$out" "$res" kernel- $order || true
+[ -z "$order" ] || "$here/kernel-table.sh" "$out/report.json" "$out" "$res" kernel- $order || true
 tp=0 tf=0 ts=0
-for n in $order; do
+for n in $order $lost; do
 	read -r p f s < "$res/kernel-$n.count"
 	tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
 done
