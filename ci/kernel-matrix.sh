@@ -14,10 +14,10 @@
 # The arm64 column is a second `pidshim matrix --arch aarch64` run after
 # the amd64 one (its guest needs other binaries): Debian's cloud-arm64
 # kernel of the suite KM_ARM64 (fetched and cached by kernel-fetch.sh),
-# qemu-system-aarch64 -M virt under TCG, busybox-static:arm64 (unpacked
-# by apt-fetch.sh) and the aarch64 static selftests and pidshim
-# (ci/abi-static.sh, in $BUILD/abi/aarch64).  Both reports are merged
-# into one before the table.
+# qemu-system-aarch64 -M virt under TCG, busybox-static:arm64 and the
+# aarch64 static selftests and pidshim (ci/guest-libexec.sh, built in
+# $BUILD/abi/aarch64).  Both reports are merged into one before the
+# table.
 #
 # Environment (all optional):
 #   BUILD              build dir (default build): $BUILD/pidshim with its
@@ -110,24 +110,14 @@ arm64=${KM_ARM64-bookworm}
 if [ -n "$arm64" ]; then
 	t_arm64=$(date +%s)
 	# The guest's libexec: the scripts, the aarch64 pidshim and busybox.
-	lx=$out/libexec-aarch64
-	rm -rf "$lx" && mkdir -p "$lx/aarch64"
-	cp "$BUILD"/libexec/pidshim/*.sh "$lx/"
-	bb=${XDG_CACHE_HOME:-$HOME/.cache}/pidshim/busybox/arm64
-	host_suite=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release 2>/dev/null)
-	if ! static=$("$here/abi-static.sh" aarch64 "$BUILD"); then
-		lost_column arm64 "the aarch64 static selftests and pidshim did not build (ci/abi-static.sh)"
-	elif ! "$here/apt-fetch.sh" "${host_suite:-bookworm}" arm64 "$bb" busybox-static \
-		> "$out/busybox-arm64.log" 2>&1; then
-		lost_column arm64 "busybox-static:arm64 could not be fetched (log: $out/busybox-arm64.log)"
+	if ! lx=$("$here/guest-libexec.sh" aarch64 "$BUILD" "$out/libexec-aarch64"); then
+		lost_column arm64 "no aarch64 static build or arm64 busybox (ci/guest-libexec.sh)"
 	elif ! kimg=$(PIDSHIM_KERNEL_ARCH=arm64 "$here/kernel-fetch.sh" "$arm64" 2> "$out/fetch-arm64.log"); then
 		lost_column arm64 "no $arm64 cloud-arm64 kernel (log: $out/fetch-arm64.log)"
 	else
-		aarch64-linux-gnu-strip -o "$lx/aarch64/pidshim" "$static/pidshim"
-		cp "$bb/bin/busybox" "$lx/aarch64/busybox"
 		PIDSHIM_LIBEXECDIR=$lx
 		export PIDSHIM_LIBEXECDIR
-		if matrix aarch64 "$static/selftests" "$out/report-aarch64.json" \
+		if matrix aarch64 "$BUILD/abi/aarch64/static/selftests" "$out/report-aarch64.json" \
 			--kernel "arm64=$kimg"; then
 			reports="$reports $out/report-aarch64.json"
 		else

@@ -368,7 +368,7 @@ static int check_guest_tools(struct mx_run *m)
 
 	if (strchr(m->o->test[0], '/') &&
 	    mx_check_guest_binary(a, m->o->test[0], &why) < 0)
-		return setup_error("%s cannot run in a %s guest: %s", m->o->test[0],
+		return setup_error("%s cannot run in an %s guest: %s", m->o->test[0],
 				   a->name, why);
 	if (!in_path(a->qemu))
 		return setup_error("%s is not installed (Debian: apt-get install %s)",
