@@ -51,7 +51,7 @@ t_start=$(date +%s)
 [ -s "$BUILD/static/selftests/LIST" ] ||
 	{ echo "kernel-matrix: selftests missing (make selftests-static)" >&2; exit 1; }
 mkdir -p "$out" "$res"
-rm -f "$res"/kernel-*.count "$res"/kernel-*.tap
+rm -f "$res"/kernel-*.count "$res"/kernel-*.tap "$out"/report*.json
 
 common=
 for p in ${KM_PERSONALITIES:-all}; do common="$common --personality $p"; done
