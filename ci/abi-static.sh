@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # The static binaries a guest of another architecture boots with in
-# `make kernel-matrix` (the arm64 column): the static selftests and the
-# static pidshim, built with the ABI's cross compiler in BUILD/abi/ABI, the
+# `make kernel-matrix` (the arm64 column): the static selftests, the
+# static personality checks and the static pidshim, built with the ABI's cross compiler in BUILD/abi/ABI, the
 # tree `make check-abi` uses (so a run of either reuses the other's
 # objects).  The ABI's libseccomp (static, from Debian's libseccomp-dev of
 # that architecture) is unpacked by ci/apt-fetch.sh into the same cache
@@ -44,7 +44,7 @@ unset MAKEFLAGS MFLAGS MAKELEVEL
 if ! ${MAKE:-make} -C "$top" -j"$(nproc 2>/dev/null || echo 2)" --no-print-directory \
 	BUILD="$b" CC="$cc -isystem $seccomp_root/usr/include" \
 	CLI_LIBS="$seccomp_root/usr/lib/$triplet/libseccomp.a" \
-	selftests-static cli-static > "$b/build-static.log" 2>&1; then
+	selftests-static personality-tests-static cli-static > "$b/build-static.log" 2>&1; then
 	echo "abi-static.sh: the static $abi build failed (log: $b/build-static.log)" >&2
 	tail -n 20 "$b/build-static.log" >&2
 	exit 1

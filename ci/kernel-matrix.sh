@@ -15,9 +15,9 @@
 # the amd64 one (its guest needs other binaries): Debian's cloud-arm64
 # kernel of the suite KM_ARM64 (fetched and cached by kernel-fetch.sh),
 # qemu-system-aarch64 -M virt under TCG, busybox-static:arm64 and the
-# aarch64 static selftests and pidshim (ci/guest-libexec.sh, built in
-# $BUILD/abi/aarch64).  Both reports are merged into one before the
-# table.
+# aarch64 static selftests, personality checks and pidshim
+# (ci/guest-libexec.sh, built in $BUILD/abi/aarch64).  Both reports are
+# merged into one before the table.
 #
 # Environment (all optional):
 #   BUILD              build dir (default build): $BUILD/pidshim with its
@@ -69,8 +69,16 @@ matrix() {
 	rm -rf "$out/selftests"
 	cp -R "$tests" "$out/selftests"
 	case $arch in
-	aarch64) aarch64-linux-gnu-strip --strip-debug "$out/selftests"/* 2>/dev/null || true ;;
-	*) strip --strip-debug "$out/selftests"/* 2>/dev/null || true ;;
+	x86_64) strip --strip-debug "$out/selftests"/* 2>/dev/null || true ;;
+	aarch64)
+		aarch64-linux-gnu-strip --strip-debug "$out/selftests"/* \
+			"$out/selftests"/personality/* 2>/dev/null || true
+		# Another architecture's column also runs the personality
+		# checks (each filter rule answers as the kernel it stands
+		# for, SIGSYS, forced backends): `make check-personalities`
+		# runs them for the host's architecture only, and qemu-user
+		# has no seccomp to run them under.
+		sed 's|^|personality/|' "$tests/personality/LIST" >> "$out/selftests/LIST" ;;
 	esac
 	# shellcheck disable=SC2086 # options without blanks
 	set -- --arch "$arch" "$@" $common
