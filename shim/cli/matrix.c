@@ -354,7 +354,7 @@ static int find_busybox(struct mx_run *m)
 	else
 		return setup_error("no static busybox for %s guests: put one at "
 				   "%s/busybox (Debian: %s, unpacked with dpkg -x)",
-				   a->name, dir, a->busybox_package);
+				   a->name, dir, a->busybox_pkg);
 	return 0;
 }
 
@@ -377,7 +377,7 @@ static int check_guest_tools(struct mx_run *m)
 		return r;
 	if (mx_check_guest_binary(a, m->busybox, &why) < 0)
 		return setup_error("%s: %s (Debian: %s)", m->busybox, why,
-				   a->busybox_package);
+				   a->busybox_pkg);
 	cli_fmt(path, sizeof(path), "%s/%s/pidshim", m->libexec, a->name);
 	if (mx_check_guest_binary(a, path, &why) < 0)
 		return setup_error("%s, the static pidshim for %s guests: %s", path,

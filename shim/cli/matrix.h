@@ -42,7 +42,7 @@ struct mx_arch {
 	const char *kernel_flavour; /* linux-image-*-FLAVOUR */
 	const char *busybox;	    /* a static busybox for the guest, NULL:
 				       only LIBEXEC/<name>/busybox */
-	const char *busybox_package; /* the Debian package that has it */
+	const char *busybox_pkg;    /* the Debian package that has it */
 	unsigned short elf_machine; /* e_machine of the guest's binaries */
 	unsigned short elf_compat;  /* also runs these (0: none) */
 	const char *uname_machine;  /* uname -m of a host that runs it natively */

@@ -36,7 +36,7 @@ static const struct mx_arch arches[] = {
 		.debian_arch = "amd64",
 		.kernel_flavour = "cloud-amd64",
 		.busybox = "/bin/busybox",
-		.busybox_package = "busybox-static",
+		.busybox_pkg = "busybox-static",
 		.elf_machine = EM_X86_64,
 		.elf_compat = EM_386,
 		.uname_machine = "x86_64",
@@ -61,7 +61,7 @@ static const struct mx_arch arches[] = {
 		.kernel_flavour = "cloud-arm64",
 		/* No arm64 busybox on another host: LIBEXEC/aarch64/busybox. */
 		.busybox = NULL,
-		.busybox_package = "busybox-static:arm64",
+		.busybox_pkg = "busybox-static:arm64",
 		.elf_machine = EM_AARCH64,
 		.elf_compat = 0,
 		.uname_machine = "aarch64",
