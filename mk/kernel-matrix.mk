@@ -35,6 +35,7 @@ kernel-matrix: check-deps
 
 kernel-fetch:
 	@for s in $(KERNEL_SUITES); do ci/kernel-fetch.sh $$s || exit 1; done
+	@for s in $(KM_ARM64); do PIDSHIM_KERNEL_ARCH=arm64 ci/kernel-fetch.sh $$s || exit 1; done
 
 docker-test: check-deps
 	BUILD=$(BUILD) ci/docker-test.sh
