@@ -51,7 +51,19 @@ t_start=$(date +%s)
 [ -s "$BUILD/static/selftests/LIST" ] ||
 	{ echo "kernel-matrix: selftests missing (make selftests-static)" >&2; exit 1; }
 mkdir -p "$out" "$res"
-rm -f "$res"/kernel-*.count "$res"/kernel-*.tap "$out"/report*.json
+rm -f "$out"/report*.json
+# The counts of the columns this run makes (not of others: the arm64
+# column can run as a make kernel-matrix of its own beside the rest).
+arm64=${KM_ARM64-bookworm}
+host=
+[ "${KM_HOST:-1}" = 1 ] && host=host
+for n in $suites ${arm64:+arm64} $host; do
+	rm -f "$res/kernel-$n.count" "$res/kernel-$n.tap"
+done
+for k in ${KERNELS:-}; do
+	case $k in *=*) n=${k%%=*} ;; *) n=$(basename "$k"); n=${n#vmlinuz-} ;; esac
+	rm -f "$res/kernel-$n.count" "$res/kernel-$n.tap"
+done
 
 common=
 for p in ${KM_PERSONALITIES:-all}; do common="$common --personality $p"; done
@@ -106,7 +118,7 @@ set --
 columns=
 for s in $suites; do set -- "$@" --kernel "$s"; columns="$columns $s"; done
 for k in ${KERNELS:-}; do set -- "$@" --kernel "$k"; done
-if [ "${KM_HOST:-1}" = 1 ]; then set -- "$@" --kernel host; fi
+if [ -n "$host" ]; then set -- "$@" --kernel host; fi
 reports=
 lost=
 if [ $# -gt 0 ]; then
@@ -114,7 +126,6 @@ if [ $# -gt 0 ]; then
 	reports="$out/report-x86_64.json"
 fi
 
-arm64=${KM_ARM64-bookworm}
 if [ -n "$arm64" ]; then
 	t_arm64=$(date +%s)
 	# The guest's libexec: the scripts, the aarch64 pidshim and busybox.
