@@ -5,10 +5,10 @@
 # would: a small static C test written here, outside the repository tree,
 # runs on two Debian kernels and the host; made to fail where pidfds are
 # missing, its row and the exit code say so; made to hang, the guest is
-# bounded and reported.  Each test boots one or two TCG guests (a few
-# seconds each; the kernels come from the cache `make kernel-matrix`
-# shares).  Run once by `make check-cli` (suite cli-matrix), not per
-# backend.
+# bounded and reported; an arm64 test boots an arm64 kernel.  Each test
+# boots one or two TCG guests (a few seconds each; the kernels come from
+# the cache `make kernel-matrix` shares).  Run once by `make check-cli`
+# (suite cli-matrix), not per backend.
 
 load helper
 
@@ -83,6 +83,27 @@ setup() {
 	assert_line --regexp '^bullseye +5\.10\.[^ ]+ +5\.4 +pidfd +passed +0 +2 +0 +0 '
 	assert_line --partial "3 cells: 2 passed or skipped, 1 failed"
 	grep -q '^not ok 2 - pidfd_open works$' logs/bullseye/4.19.log
+}
+
+@test "matrix --arch aarch64: an arm64 test on bookworm's cloud-arm64 kernel, natively and as 4.19 and 5.3" {
+	command -v qemu-system-aarch64 > /dev/null || skip "qemu-system-aarch64 is not installed (qemu-system-arm)"
+	command -v aarch64-linux-gnu-gcc > /dev/null ||
+		skip "aarch64-linux-gnu-gcc is not installed (gcc-aarch64-linux-gnu)"
+	# What an amd64 host lacks for arm64 guests: the static aarch64
+	# pidshim and an arm64 busybox, in a libexec of their own.
+	run -0 "$BATS_TEST_DIRNAME/../../ci/guest-libexec.sh" aarch64 "$PIDSHIM_BUILD" "$PWD/lx"
+	aarch64-linux-gnu-gcc -static -O2 -o pidfd-test-arm64 "$BATS_FILE_TMPDIR/pidfd-test.c"
+	run -0 --separate-stderr env PIDSHIM_LIBEXECDIR="$PWD/lx" "$PIDSHIM" matrix --json \
+		--arch aarch64 -k bookworm -p 4.19 -p 5.3 -o logs -- ./pidfd-test-arm64
+	assert_json
+	assert_equal "$(jqo '[.cells[] | .personality + "=" + .status + "," + .backend] | join(" ")')" \
+		"native=passed,pidfd 4.19=passed,signalfd 5.3=passed,pidfd-poll"
+	run jq -e '.arch == "aarch64" and .kernels[0].accel == "tcg" and
+		(.kernels[0].release | endswith("-cloud-arm64")) and
+		([.cells[] | .tap == {"passed": 1, "failed": 0, "skipped": 1, "planned": 2}] | all)' <<< "$output"
+	assert_success
+	grep -q '^ok 2 - pidfd_open fails # SKIP' logs/bookworm/4.19.log
+	grep -q '^ok 2 - pidfd_open works # SKIP' logs/bookworm/5.3.log
 }
 
 @test "matrix: hung guests are bounded by --timeout and reported, one after the other" {

@@ -131,6 +131,10 @@ setup() {
 	assert_usage_error "unknown personality '3.2'"
 	run --separate-stderr "$PIDSHIM" matrix --kernel host --arch pdp11 -- ./t.sh
 	assert_usage_error "unknown architecture 'pdp11'"
+	if [ "$(uname -m)" != aarch64 ]; then
+		run --separate-stderr "$PIDSHIM" matrix --kernel host --arch aarch64 -- ./t.sh
+		assert_usage_error "the host kernel cannot run aarch64 tests here"
+	fi
 	run --separate-stderr "$PIDSHIM" matrix --kernel host --jobs 0 -- ./t.sh
 	assert_usage_error "bad value '0' for --jobs"
 	run --separate-stderr "$PIDSHIM" matrix --kernel host --accel fast -- ./t.sh
@@ -168,6 +172,23 @@ setup() {
 	run --separate-stderr "$PIDSHIM" matrix --kernel mine=/nonexistent/vmlinuz -o logs -- ./t.sh
 	assert_equal "$status" 125
 	[[ $stderr == *"/nonexistent/vmlinuz"* ]] || fail "stderr: $stderr"
+	# An x86-64 test for an arm64 guest; no arm64 busybox in the libexec.
+	cc -static -x c -o x86 - <<< 'int main(void) { return 0; }'
+	run --separate-stderr "$PIDSHIM" matrix --arch aarch64 --kernel mine=./t.sh -o logs -- ./x86
+	assert_equal "$status" 125
+	[[ $stderr == *"cannot run in an aarch64 guest: built for another machine"* ]] ||
+		fail "stderr: $stderr"
+	mkdir lx && cp "$PIDSHIM_BUILD"/libexec/pidshim/*.sh lx/
+	run --separate-stderr env PIDSHIM_LIBEXECDIR="$PWD/lx" "$PIDSHIM" matrix --arch aarch64 \
+		--kernel mine=./t.sh -o logs -- ./t.sh
+	assert_equal "$status" 125
+	if command -v qemu-system-aarch64 > /dev/null; then
+		[[ $stderr == *"no static busybox for aarch64 guests: put one at $PWD/lx/aarch64/busybox (Debian: busybox-static:arm64"* ]] ||
+			fail "stderr: $stderr"
+	else
+		[[ $stderr == *"qemu-system-aarch64 is not installed (Debian: apt-get install qemu-system-arm)"* ]] ||
+			fail "stderr: $stderr"
+	fi
 }
 
 @test "pidshim-matrix(1) renders cleanly and documents every option" {
@@ -178,7 +199,7 @@ setup() {
 	for opt in $("$PIDSHIM" matrix --help | grep -oE -- '--[a-z-]+' | sort -u); do
 		assert_output --partial -- "$opt"
 	done
-	for word in qemu-system-x86 busybox-static PIDSHIM_LIBEXECDIR PIDSHIM_DEBIAN_MIRROR \
+	for word in qemu-system-x86 qemu-system-arm busybox-static busybox-static:arm64 PIDSHIM_LIBEXECDIR PIDSHIM_DEBIAN_MIRROR \
 		PIDSHIM_MATRIX_CELL PIDSHIM_MATRIX_KERNEL PIDSHIM_MATRIX_ACCEL guest-init.sh \
 		hung not-run timeout crashed; do
 		assert_output --partial "$word"

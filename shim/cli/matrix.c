@@ -9,7 +9,9 @@
  * personality (`pidshim emulate`), and prints one row per kernel x
  * personality.  What the command needs besides qemu and busybox-static
  * (the guest's /init, the cell runner, the fetcher, a static pidshim per
- * architecture) is in the libexec directory `make install` fills:
+ * architecture, and a static busybox for an architecture the host has
+ * none of, as LIBEXEC/<arch>/busybox) is in the libexec directory
+ * `make install` fills or the caller points PIDSHIM_LIBEXECDIR at:
  * $PIDSHIM_LIBEXECDIR, else <bin>/libexec/pidshim (the build tree), else
  * <bin>/../libexec/pidshim, else the one configured at build time.
  */
@@ -25,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +61,7 @@ struct mx_opts {
 struct mx_run {
 	const struct mx_opts *o;
 	char self[PATH_MAX], libexec[PATH_MAX], dir[PATH_MAX], initrd[PATH_MAX];
+	char busybox[PATH_MAX];
 	struct mx_kernel kernels[MX_MAX_KERNELS];
 	int nkernels;
 	bool any_guest;
@@ -332,23 +336,48 @@ static bool in_path(const char *prog)
 	return false;
 }
 
+/*
+ * The guest's busybox: LIBEXEC/<arch>/busybox when there is one (a
+ * foreign architecture's, unpacked from its Debian package), else the
+ * architecture's usual place on the host.
+ */
+static int find_busybox(struct mx_run *m)
+{
+	const struct mx_arch *a = m->o->arch;
+	char dir[PATH_MAX];
+
+	cli_fmt(dir, sizeof(dir), "%s/%s", m->libexec, a->name);
+	if (file_in(dir, "busybox"))
+		cli_fmt(m->busybox, sizeof(m->busybox), "%s/busybox", dir);
+	else if (a->busybox)
+		cli_fmt(m->busybox, sizeof(m->busybox), "%s", a->busybox);
+	else
+		return setup_error("no static busybox for %s guests: put one at "
+				   "%s/busybox (Debian: %s, unpacked with dpkg -x)",
+				   a->name, dir, a->busybox_pkg);
+	return 0;
+}
+
 /* What the guests need: qemu, a static busybox and pidshim, a static TEST. */
 static int check_guest_tools(struct mx_run *m)
 {
 	const struct mx_arch *a = m->o->arch;
 	char path[PATH_MAX];
 	const char *why;
+	int r;
 
 	if (strchr(m->o->test[0], '/') &&
 	    mx_check_guest_binary(a, m->o->test[0], &why) < 0)
-		return setup_error("%s cannot run in a %s guest: %s", m->o->test[0],
+		return setup_error("%s cannot run in an %s guest: %s", m->o->test[0],
 				   a->name, why);
 	if (!in_path(a->qemu))
 		return setup_error("%s is not installed (Debian: apt-get install %s)",
 				   a->qemu, a->qemu_package);
-	if (mx_check_guest_binary(a, a->busybox, &why) < 0)
-		return setup_error("%s: %s (Debian: apt-get install busybox-static)",
-				   a->busybox, why);
+	if ((r = find_busybox(m)) != 0)
+		return r;
+	if (mx_check_guest_binary(a, m->busybox, &why) < 0)
+		return setup_error("%s: %s (Debian: %s)", m->busybox, why,
+				   a->busybox_pkg);
 	cli_fmt(path, sizeof(path), "%s/%s/pidshim", m->libexec, a->name);
 	if (mx_check_guest_binary(a, path, &why) < 0)
 		return setup_error("%s, the static pidshim for %s guests: %s", path,
@@ -406,6 +435,14 @@ static bool good_name(const char *s)
 			 "_+-") == strlen(s);
 }
 
+/* Does this machine run the architecture's binaries itself (uname -m)? */
+static bool arch_is_native(const struct mx_arch *a)
+{
+	struct utsname u;
+
+	return uname(&u) == 0 && !strcmp(u.machine, a->uname_machine);
+}
+
 static int add_kernel(struct mx_run *m, const char *spec)
 {
 	struct mx_kernel *k = &m->kernels[m->nkernels];
@@ -433,6 +470,11 @@ static int add_kernel(struct mx_run *m, const char *spec)
 		if (!strcmp(m->kernels[i].name, k->name))
 			return cli_usage_error("matrix", "kernel '%s' given twice",
 					       k->name);
+	if (k->kind == MX_HOST && !arch_is_native(m->o->arch))
+		return cli_usage_error("matrix",
+				       "the host kernel cannot run %s tests here: "
+				       "leave 'host' out with --arch %s",
+				       m->o->arch->name, m->o->arch->name);
 	if (k->kind == MX_IMAGE && access(k->image, R_OK) < 0)
 		return setup_error("kernel image %s: %s", k->image, strerror(errno));
 	m->any_guest |= k->kind != MX_HOST;
@@ -560,7 +602,7 @@ static int write_initramfs(struct mx_run *m, const char *conf, size_t conf_len)
 	mx_cpio_dir(&c, "tmp");
 	mx_cpio_dir(&c, "pm");
 	mx_cpio_chardev(&c, "dev/console", 5, 1);
-	mx_cpio_file(&c, "bin/busybox", o->arch->busybox, 0755);
+	mx_cpio_file(&c, "bin/busybox", m->busybox, 0755);
 	mx_cpio_symlink(&c, "bin/sh", "busybox");
 	cli_fmt(src, sizeof(src), "%s/guest-init.sh", m->libexec);
 	mx_cpio_file(&c, "init", src, 0755);
@@ -914,13 +956,18 @@ static void host_setup(struct mx_run *m, struct host *h, struct mx_kernel *k)
 	fprintf(stderr, "pidshim matrix: host: running natively\n");
 }
 
-/* KVM when /dev/kvm answers; a guest that then does not boot retries on TCG. */
-static const char *choose_accel(const char *want)
+/*
+ * KVM when /dev/kvm answers and the guest is of the host's architecture;
+ * a guest that then does not boot retries on TCG.
+ */
+static const char *choose_accel(const char *want, const struct mx_arch *a)
 {
 	int fd, v = -1;
 
 	if (strcmp(want, "auto") != 0)
 		return want;
+	if (!arch_is_native(a))
+		return "tcg";
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
 		v = ioctl(fd, KVM_GET_API_VERSION_NR, 0);
@@ -961,7 +1008,7 @@ static int run_guests(struct mx_run *m, struct mx_job **jobs, int n, struct host
 
 static int mx_boot(struct mx_run *m)
 {
-	const char *accel = choose_accel(m->o->accel);
+	const char *accel = choose_accel(m->o->accel, m->o->arch);
 	struct guest *g = calloc((size_t)m->nkernels, sizeof(*g));
 	struct mx_job *jobs[MX_MAX_KERNELS];
 	struct host h = { 0 };

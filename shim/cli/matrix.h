@@ -40,7 +40,9 @@ struct mx_arch {
 	const char *console;	    /* guest serial console device */
 	const char *debian_arch;    /* Debian architecture of the kernels */
 	const char *kernel_flavour; /* linux-image-*-FLAVOUR */
-	const char *busybox;	    /* a static busybox for the guest */
+	const char *busybox;	    /* a static busybox for the guest, NULL:
+				       only LIBEXEC/<name>/busybox */
+	const char *busybox_pkg;    /* the Debian package that has it */
 	unsigned short elf_machine; /* e_machine of the guest's binaries */
 	unsigned short elf_compat;  /* also runs these (0: none) */
 	const char *uname_machine;  /* uname -m of a host that runs it natively */
