@@ -29,6 +29,7 @@ FIXTURE_TEARDOWN(coexist)
 {
 	ps_close(&self->release);
 	pidshim_close(self->h);
+	ps_library_settle(); /* closed handles' children reaped, their fds closed */
 }
 
 static int run_to_exit(struct pidshim *h)

@@ -28,6 +28,7 @@ FIXTURE_TEARDOWN(heavy)
 	for (int i = 0; i < self->n; i++)
 		pidshim_close(self->h[i]);
 	free(self->h);
+	ps_library_settle(); /* closed handles' children reaped, their fds closed */
 }
 
 /*

@@ -24,6 +24,7 @@ FIXTURE_SETUP(open)
 FIXTURE_TEARDOWN(open)
 {
 	ps_close(&self->release);
+	ps_library_settle(); /* closed handles' children reaped, their fds closed */
 }
 
 static char mark;

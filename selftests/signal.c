@@ -29,6 +29,7 @@ FIXTURE_TEARDOWN(sig)
 {
 	ps_close(&self->release);
 	pidshim_close(self->h);
+	ps_library_settle(); /* closed handles' children reaped, their fds closed */
 }
 
 PS_TEST(sig, send_to_running_returns_0_and_delivers)

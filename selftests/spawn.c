@@ -30,6 +30,7 @@ FIXTURE_TEARDOWN(spawn)
 {
 	ps_close(&self->release);
 	pidshim_close(self->h);
+	ps_library_settle(); /* closed handles' children reaped, their fds closed */
 }
 
 static char mark;

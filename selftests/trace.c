@@ -43,6 +43,7 @@ FIXTURE_TEARDOWN(trace)
 {
 	ps_close(&self->release);
 	pidshim_close(self->h);
+	ps_library_settle(); /* closed handles' children reaped, their fds closed */
 }
 
 struct stops {

@@ -40,6 +40,7 @@ FIXTURE_TEARDOWN(wait)
 	pidshim_close(self->h);
 	if (self->tmpdir[0])
 		rm_dir(self->tmpdir);
+	ps_library_settle(); /* closed handles' children reaped, their fds closed */
 }
 
 static void expect_exited(struct __test_metadata *_metadata,
