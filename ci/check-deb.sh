@@ -17,7 +17,9 @@
 # autopkgtests ran against the installed library, natively and under each
 # personality).  The installed selftests run quick here
 # (PIDSHIM_TEST_QUICK=1): check-selftests and check-personalities already
-# run the full suites on this kernel; PIDSHIM_DEB_QUICK=0 runs them full.
+# run the full suites on this kernel; PIDSHIM_DEB_QUICK=0 runs them full;
+# PIDSHIM_DEB_PERSONALITIES="a b" runs the personalities test under those
+# only.
 #   ci/check-deb.sh BUILD
 set -u
 build=${1:?usage: ci/check-deb.sh BUILD}
@@ -224,7 +226,11 @@ fi
 apt=$deb/autopkgtest
 quick=--env=PIDSHIM_TEST_QUICK=1
 [ "${PIDSHIM_DEB_QUICK:-1}" = 0 ] && quick=
-"$here/check-deb-autopkgtest.sh" "$deb" "$apt" $quick > "$res/deb-autopkgtest.log" 2>&1
+pers=
+[ -n "${PIDSHIM_DEB_PERSONALITIES:-}" ] &&
+	pers="--env=PIDSHIM_TEST_PERSONALITIES=$PIDSHIM_DEB_PERSONALITIES"
+# shellcheck disable=SC2086 # $quick is one word or none
+"$here/check-deb-autopkgtest.sh" "$deb" "$apt" $quick ${pers:+"$pers"} > "$res/deb-autopkgtest.log" 2>&1
 rc=$?
 if [ "$rc" -eq 77 ]; then
 	skip=$((skip + 1))
