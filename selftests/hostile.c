@@ -673,6 +673,53 @@ PS_TEST(hostile, fd_and_set_report_a_child_other_code_reaped_first)
 	remove_reaper();
 }
 
+/*
+ * The same for a blocking pidshim_wait, started before the exit: it may be
+ * asleep in the kernel when other code reaps the child (under the thread
+ * mechanism it sleeps in waitid itself, see svc_wait_direct), and a child
+ * of the program's keeps running, so nothing else would wake it.  It
+ * still returns, -ECHILD or the true status, within a second.
+ */
+PS_TEST(hostile, blocking_wait_returns_when_other_code_reaps_first)
+{
+	int rounds = ps_scaled(10) < 3 ? 3 : ps_scaled(10), late = 0, brel = -1;
+
+	ASSERT_LT(0, ps_fork_blocker(&brel, 0));
+	/* A handler first; then a thread asleep in waitid(P_ALL), which can
+	 * take the zombie while the wait is still in the kernel. */
+	install_reaper(variant->sigchld);
+	for (int i = 0; i < rounds; i++) {
+		struct pidshim_exit ex;
+		int64_t t0, dt;
+		int r;
+
+		if (i == rounds / 2) {
+			remove_reaper();
+			install_reaper(true);
+		}
+		ASSERT_EQ(0, ps_spawn_helper(&self->h, -1, -1, "sleep", "30", "4", NULL));
+		t0 = ps_now_ms();
+		memset(&ex, 0, sizeof(ex));
+		r = pidshim_wait(self->h, &ex);
+		dt = ps_now_ms() - t0;
+		EXPECT_TRUE(r == -ECHILD || (r == 0 && ex.info.si_status == 4 &&
+					     ex.info.si_pid == pidshim_pid(self->h)))
+		{
+			TH_LOG("round %d: wait: %s", i, describe(r, &ex));
+		}
+		if (dt > 30 + 1000 * ps_slow() + 200) {
+			TH_LOG("round %d: wait returned %lld ms after the spawn", i,
+			       (long long)dt);
+			late++;
+		}
+		pidshim_close(self->h);
+		self->h = NULL;
+	}
+	EXPECT_EQ(0, late);
+	close(brel);
+	remove_reaper();
+}
+
 /* ---- pthread_cancel -------------------------------------------------------- */
 
 struct canc {

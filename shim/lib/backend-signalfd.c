@@ -12,14 +12,17 @@
  * ident.c): before the library reaps, reports or signals by PID, that fd
  * proves the PID is still the handle's process.
  *
- * A wait sleeps in poll() on the handle's fd and looks for itself every
- * 250 ms: when SIGCHLD is ignored (the kernel auto-reaps) or other code
- * reaps the child first, it still ends within a second with -ECHILD.  It
- * never sleeps in waitid(P_PID) on the child: the kernel resolves that PID
- * when the call starts, and if other code reaped the child and this
- * program's next child took the PID in the moment between the library's
- * look and the call, the wait would sleep on that stranger (seen under
- * valgrind by hostile.spawn_racing_a_reaper_that_reuses_the_pid_...).
+ * A blocking wait under the thread mechanism sleeps in waitid(P_ALL,
+ * WNOWAIT) itself, so that the exit wakes it directly (svc_wait_direct in
+ * service.c).  Every other wait sleeps in poll() on the handle's fd and
+ * looks for itself every 250 ms: when SIGCHLD is ignored (the kernel
+ * auto-reaps) or other code reaps the child first, it still ends within a
+ * second with -ECHILD.  No wait ever sleeps in waitid(P_PID) on the
+ * child: the kernel resolves that PID when the call starts, and if other
+ * code reaped the child and this program's next child took the PID in
+ * the moment between the library's look and the call, the wait would
+ * sleep on that stranger (seen under valgrind by
+ * hostile.spawn_racing_a_reaper_that_reuses_the_pid_...).
  *
  * Remove once every supported kernel has pidfd_open (5.3) and no container
  * runtime blocks it.
@@ -112,6 +115,12 @@ static int sfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e,
 {
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
+	if (timeout_ms < 0) {
+		int r = svc_wait_direct(h, e, cancel_state);
+
+		if (r != -EAGAIN)
+			return r;
+	}
 	for (;;) {
 		int r = sfd_try_reap(h, e);
 

@@ -88,17 +88,18 @@ struct backend_ops;
 
 struct pidshim {
 	pid_t pid;
-	pid_t creator;	    /* the process that made the handle (see fork_inert) */
-	int fd;		    /* what pidshim_fd returns: the pidfd, or an eventfd */
-	int pidfd;	    /* pidfd backends: == fd; else -1 */
-	int procfd;	    /* fallback: /proc/PID (O_PATH), names the process, or -1 */
-	bool owned;	    /* spawned (or PIDSHIM_OPEN_OWN): reap it if closed early */
-	bool child;	    /* a child of this process (only children can be reaped) */
-	bool orphan;	    /* closed by the user while running; the service reaps it */
-	bool tracked;	    /* in the service's pid table (under svc lock) */
-	bool armed;	    /* pidfd orphan: registered in the reaper's epoll */
-	bool fd_epoll;	    /* fallback, SIGCHLD mechanism: fd is an epoll (sigchld.c) */
-	unsigned int shard; /* ... and the shard of its signalfd */
+	pid_t creator;	     /* the process that made the handle (see fork_inert) */
+	int fd;		     /* what pidshim_fd returns: the pidfd, or an eventfd */
+	int pidfd;	     /* pidfd backends: == fd; else -1 */
+	int procfd;	     /* fallback: /proc/PID (O_PATH), names the process, or -1 */
+	bool owned;	     /* spawned (or PIDSHIM_OPEN_OWN): reap it if closed early */
+	bool child;	     /* a child of this process (only children can be reaped) */
+	bool orphan;	     /* closed by the user while running; the service reaps it */
+	bool tracked;	     /* in the service's pid table (under svc lock) */
+	bool armed;	     /* pidfd orphan: registered in the reaper's epoll */
+	bool fd_epoll;	     /* fallback, SIGCHLD mechanism: fd is an epoll (sigchld.c) */
+	unsigned int direct; /* fallback: threads asleep in its direct wait (svc lock) */
+	unsigned int shard;  /* ... and the shard of its signalfd */
 	const struct backend_ops *ops;
 	_Atomic int state; /* enum h_state */
 
@@ -182,6 +183,7 @@ HIDDEN void ident_reap_exiting(pid_t pid, int pidfd, int procfd);
 /* sigchld.c: the fallback's SIGCHLD mechanism. */
 HIDDEN int sigchld_decide(void);
 HIDDEN bool sigchld_promise_kept(unsigned int *threads);
+HIDDEN bool sigchld_ignored(void);
 HIDDEN int sigchld_handle_fd(unsigned int *shard);
 HIDDEN void sigchld_mark_ready(int handle_fd, unsigned int shard);
 HIDDEN void sigchld_unhook(int handle_fd, unsigned int shard);
@@ -198,6 +200,7 @@ HIDDEN void svc_unlock(void);
 HIDDEN int svc_track(struct pidshim *h);
 HIDDEN void svc_untrack_locked(struct pidshim *h);
 HIDDEN int svc_look_locked(struct pidshim *h);
+HIDDEN int svc_wait_direct(struct pidshim *h, struct pidshim_exit *e, int cancel_state);
 HIDDEN int svc_claim_locked(struct pidshim *h, struct pidshim_exit *e);
 HIDDEN bool svc_still_named_locked(struct pidshim *h);
 HIDDEN void svc_mark_gone(struct pidshim *h);

@@ -41,6 +41,7 @@
  * process under the same lock before kill(): the library never signals a
  * PID after it freed it.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -49,7 +50,18 @@
 #include "internal.h"
 
 #define IDLE_MS 100
-#define TICK_MS 250
+/* Direct waits (svc_wait_direct): in use when one slept this recently;
+ * how long the watcher then leaves a new handle to them. */
+#define DIRECT_RECENT_MS 1000
+#define DIRECT_LAG_MS	 10
+/* While one sleeps, the watcher still looks (sleeps in waitid until the
+ * next exit) every PARK_MS: a thread that left its wait by longjmp() from
+ * a signal handler is still counted, and must not leave the handles'
+ * fds unwatched. */
+#define PARK_MS 50
+/* After this long every direct wait has seen the kick child's zombie. */
+#define KICK_HOLD_MS 1000
+#define TICK_MS	     250
 /* How often a pidfd orphan whose zombie a tracer holds is looked at. */
 #define HELD_MS 20
 
@@ -64,13 +76,14 @@ struct worker {
 struct service {
 	pthread_mutex_t lock;
 	pthread_cond_t changed; /* tracked, orphaned, or told to quit */
+	pthread_cond_t work;	/* the idle watcher: something to watch, or stop */
 	struct pidshim **buckets;
 	size_t nbuckets; /* power of two */
 	size_t count;
-	size_t live;	  /* fallback entries still H_RUNNING */
-	unsigned int gen; /* bumped at every insert */
-	bool quit;	  /* pidshim_quiesce: workers end now */
-	bool in_waitid;	  /* the watcher sleeps in waitid (cancellable) */
+	size_t live;	   /* fallback entries still H_RUNNING */
+	bool quit;	   /* pidshim_quiesce: workers end now */
+	bool in_waitid;	   /* the watcher sleeps in waitid (cancellable) */
+	bool watcher_idle; /* the watcher waits for something to watch */
 	struct worker watcher, ticker, reaper;
 	/* pidfd backends: orphans, and the reaper's epoll over their pidfds */
 	size_t orphans;
@@ -81,6 +94,14 @@ struct service {
 	unsigned int threads_seen; /* SIGCHLD mechanism: threads last looked at */
 	bool pump_lost;		   /* a signal named a tracked process that was gone */
 	size_t fb_orphans;	   /* fallback handles closed while their process ran */
+	/* fallback, thread mechanism: direct waits (see svc_wait_direct) */
+	unsigned int direct; /* threads asleep in one */
+	int64_t direct_at;   /* when one last began to sleep (ms) */
+	int64_t lag_until;   /* the watcher leaves new handles to them until */
+	int64_t park_end;    /* the watcher looks again at the latest then */
+	int64_t kick_at;     /* when the kick child was started */
+	pid_t kick;	     /* the kick child not reaped yet, or 0 */
+	int kick_ok;	     /* kicks work here: 1, no: -1, not known yet: 0 */
 };
 
 /* The first buckets need no allocation: inserting never fails, so closing
@@ -162,8 +183,19 @@ static void table_insert(struct pidshim *h)
 	svc.count++;
 	if (fallback(h) && atomic_load(&h->state) == H_RUNNING)
 		svc.live++;
-	svc.gen++;
-	pthread_cond_broadcast(&svc.changed);
+	/* Wake the watcher only when it waits for work, and not the ticker
+	 * (it learns within IDLE_MS that it is not idle): a spawn should not
+	 * cost a wake-up of another thread.  While direct waits are in use,
+	 * not at all (see watcher_needed). */
+	if (svc.watcher_idle) {
+		if (svc.mech == PIDSHIM_MECHANISM_THREAD &&
+		    now_ms() - svc.direct_at < DIRECT_RECENT_MS)
+			svc.lag_until = now_ms() + DIRECT_LAG_MS;
+		else
+			pthread_cond_signal(&svc.work);
+	}
+	if (h->orphan)
+		pthread_cond_broadcast(&svc.changed);
 }
 
 static void table_remove(struct pidshim *h)
@@ -234,12 +266,17 @@ static int worker_start_locked(struct worker *w, void *(*fn)(void *))
 	return 0;
 }
 
-/* Wait on changed until deadline_ms (CLOCK_MONOTONIC, see svc_init). */
-static int wait_changed_until(int64_t deadline_ms)
+/* Wait on cv until deadline_ms (CLOCK_MONOTONIC, see svc_init). */
+static int wait_until(pthread_cond_t *cv, int64_t deadline_ms)
 {
 	struct timespec ts = { deadline_ms / 1000, (deadline_ms % 1000) * 1000000L };
 
-	return pthread_cond_timedwait(&svc.changed, &svc.lock, &ts);
+	return pthread_cond_timedwait(cv, &svc.lock, &ts);
+}
+
+static int wait_changed_until(int64_t deadline_ms)
+{
+	return wait_until(&svc.changed, deadline_ms);
 }
 
 /* Tell a worker to end, wait until it has, collect it.  The watcher may
@@ -253,6 +290,7 @@ static void worker_stop_locked(struct worker *w)
 	while (w->running) {
 		w->stop = true;
 		pthread_cond_broadcast(&svc.changed);
+		pthread_cond_broadcast(&svc.work);
 		if (w == &svc.watcher && svc.in_waitid)
 			pthread_cancel(w->t);
 		wait_changed_until(now_ms() + 50);
@@ -315,6 +353,8 @@ static void drop_orphan_locked(struct pidshim *h)
 	handle_free(h);
 }
 
+static void kick_locked(void);
+
 /* h's process changed: ended (H_ZOMBIE), reaped into h (H_EXITED, e),
  * or gone for h (H_GONE).  An orphan that is settled is freed. */
 static void settle(struct pidshim *h, int state, const struct pidshim_exit *e)
@@ -335,6 +375,9 @@ static void settle(struct pidshim *h, int state, const struct pidshim_exit *e)
 		return;
 	}
 	notify(h);
+	/* A thread asleep in a direct wait on h would sleep on. */
+	if (h->direct && state != H_ZOMBIE)
+		kick_locked();
 }
 
 /* The PID no longer names h's process (reaped by other code, maybe
@@ -413,6 +456,8 @@ static int look_locked(struct pidshim *h, enum look how)
 		return -ECHILD;
 	}
 	memset(&si, 0, sizeof(si));
+	/* Look first: for a tracer, waitid reports (and without WNOWAIT
+	 * takes) a ptrace stop whatever the options say. */
 	r = sys_waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL);
 	if (r == -ECHILD) {
 		settle_all_locked(pid, NULL, H_GONE, NULL);
@@ -680,12 +725,20 @@ static bool zombie_lingers_locked(pid_t pid)
 	return true;
 }
 
-static void nap_ms(int ms)
+static void defer_to_direct_locked(pid_t pid);
+static void reap_kick_locked(int wait_ms);
+
+static void nap_us(long us)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000L };
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+static void nap_ms(int ms)
+{
+	nap_us(ms * 1000L);
 }
 
 static bool nothing_live(void)
@@ -719,8 +772,41 @@ static int waitid_any_cancellable(siginfo_t *si)
 	return r;
 }
 
+/*
+ * Must the watcher sleep in waitid now (else until when may it wait)?
+ * Not while nothing is watched, nor under the thread mechanism while a
+ * direct wait sleeps there: that thread wakes at every exit and takes
+ * what is to be taken, and every other thread asleep in waitid makes the
+ * kernel's wake-up of the one that matters slower (about 25 us per exit
+ * on 2 vCPUs; bench/README.md).  A handle made while direct waits are in
+ * use is left to them for up to DIRECT_LAG_MS (its fd turns readable at
+ * most that much later), so that a program that spawns and waits
+ * does not wake the watcher at each spawn.
+ */
+static bool watcher_needed(int64_t *until)
+{
+	int64_t now = now_ms();
+	bool recent = svc.mech == PIDSHIM_MECHANISM_THREAD &&
+		      now - svc.direct_at < DIRECT_RECENT_MS;
+
+	*until = now + (recent ? DIRECT_LAG_MS : 1000);
+	if (!fallback_needs_threads())
+		return false;
+	if (svc.mech != PIDSHIM_MECHANISM_THREAD)
+		return true;
+	if (svc.direct) {
+		if (!svc.park_end)
+			svc.park_end = now + PARK_MS;
+		if (*until > svc.park_end)
+			*until = svc.park_end;
+		return now >= svc.park_end;
+	}
+	return now >= svc.lag_until;
+}
+
 static void watch(void)
 {
+	int64_t until;
 	int backoff = 0;
 
 	pthread_mutex_lock(&svc.lock);
@@ -728,11 +814,15 @@ static void watch(void)
 		siginfo_t si;
 		int r;
 
-		/* The ticker decides when an idle watcher ends. */
-		while (!fallback_needs_threads() && !svc.watcher.stop)
-			wait_changed_until(now_ms() + 1000);
+		/* The ticker decides when an idle watcher ends.  Its own
+		 * condition: what wakes it does not wake the ticker. */
+		svc.watcher_idle = true;
+		while (!svc.watcher.stop && !watcher_needed(&until))
+			wait_until(&svc.work, until);
+		svc.watcher_idle = false;
 		if (svc.watcher.stop)
 			break;
+		svc.park_end = 0;
 		svc.in_waitid = !backoff;
 		pthread_mutex_unlock(&svc.lock);
 
@@ -746,6 +836,10 @@ static void watch(void)
 
 		pthread_mutex_lock(&svc.lock);
 		svc.in_waitid = false;
+		if (r == 0 && si.si_pid)
+			defer_to_direct_locked(si.si_pid);
+		if (svc.direct)
+			backoff = 0; /* it takes over; see watcher_needed */
 		if (r == -ECHILD) {
 			/* No child left: whatever we track is gone. */
 			sweep_locked();
@@ -810,6 +904,7 @@ static void *ticker_main(void *arg)
 			continue;
 		}
 		next = now_ms() + TICK_MS;
+		reap_kick_locked(0);
 		/* A bucket at a time, letting others in between. */
 		for (size_t i = 0; i < svc.nbuckets && !svc.quit; i++) {
 		again:
@@ -827,6 +922,226 @@ static void *ticker_main(void *arg)
 	worker_ended_locked(&svc.ticker);
 	pthread_mutex_unlock(&svc.lock);
 	return NULL;
+}
+
+/* ---- fallback: direct waits ---------------------------------------------------- */
+
+/*
+ * Under the thread mechanism, a blocking pidshim_wait sleeps in
+ * waitid(P_ALL, WEXITED | WNOWAIT | __WALL) itself, as the watcher does,
+ * so that the exit wakes the waiting thread, not the watcher, which would
+ * then wake it through the handle's eventfd: one wake-up per exit, as a
+ * plain waitid.  The kernel wakes every thread waiting for any child at
+ * each exit; each walks the child list again and sleeps again unless a
+ * zombie (or a stop) it may report is there.  So:
+ * - the zombie of a handle with a thread asleep in a direct wait is left
+ *   to that thread: the watcher and other direct waiters wait for it, for
+ *   up to DEFER_MS.  Reaped by anyone else, it would be gone when that
+ *   thread looks, and the thread would sleep on;
+ * - whenever such a handle is settled all the same (other code reaped its
+ *   process, SIGCHLD ignored, two threads waiting on one handle, a
+ *   deferral ran out), the library kicks: it starts a child that exits at
+ *   once and sends no signal (exit signal 0: the program's SIGCHLD
+ *   handler, signalfd and waitpid(-1) never see it; only __WALL waits
+ *   do), whose zombie ends every direct wait, and reaps it once none is
+ *   asleep.  The ticker notices a process reaped elsewhere within
+ *   TICK_MS, so such a wait still ends within a second.
+ * Not taken (the wait sleeps in poll() on the handle's fd): with a
+ * timeout, under the SIGCHLD mechanism, with SIGCHLD ignored, where a
+ * kick cannot be made (seccomp, emulators), and for the rest of a wait
+ * that found a zombie it may not reap lingering in front of the others.
+ */
+#define DEFER_MS 20
+
+static bool direct_on(pid_t pid)
+{
+	if (!svc.direct)
+		return false;
+	for (struct pidshim *x = bucket_head(pid); x; x = x->hnext)
+		if (x->pid == pid && x->direct)
+			return true;
+	return false;
+}
+
+/* Leave pid's zombie to the thread asleep in a direct wait on it.  The
+ * lock is dropped while it comes: it needs it, and nothing signals its
+ * coming (that would cost its wait a wake-up of this thread). */
+static void defer_to_direct_locked(pid_t pid)
+{
+	int64_t until = now_ms() + DEFER_MS;
+
+	while (direct_on(pid) && now_ms() < until) {
+		pthread_mutex_unlock(&svc.lock);
+		nap_us(200);
+		pthread_mutex_lock(&svc.lock);
+	}
+}
+
+static int kick_main(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/* The kick child's stack: it runs while the caller, holding the lock,
+ * waits for it (CLONE_VFORK), so one is enough. */
+static char kick_stack[4096] __attribute__((aligned(64)));
+
+/* Start the kick child unless one is still unreaped: its zombie already
+ * ends every direct wait, and none sleeps until it is reaped. */
+static void kick_locked(void)
+{
+	sigset_t all, old;
+	pid_t p;
+
+	if (svc.kick > 0 || svc.kick_ok < 0)
+		return;
+	/* With the memory shared, no handler of the program may run in it. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+#if defined(__hppa__)
+	p = clone(kick_main, kick_stack, CLONE_VM | CLONE_VFORK, NULL);
+#else
+	p = clone(kick_main, kick_stack + sizeof(kick_stack), CLONE_VM | CLONE_VFORK,
+		  NULL);
+#endif
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (p > 0) {
+		svc.kick = p;
+		svc.kick_at = now_ms();
+	} else {
+		svc.kick_ok = -1;
+	}
+}
+
+/* Reap the kick child once no direct wait sleeps (it has ended them; a
+ * thread that left one by longjmp() is still counted, so after
+ * KICK_HOLD_MS in any case), for up to wait_ms while it ends.  A kick
+ * child can only be a clone child (__WCLONE): the program's own children
+ * cannot be taken for it. */
+static void reap_kick_locked(int wait_ms)
+{
+	int64_t until = now_ms() + wait_ms;
+
+	while (svc.kick > 0 && (!svc.direct || now_ms() - svc.kick_at >= KICK_HOLD_MS)) {
+		siginfo_t si;
+		int r;
+
+		memset(&si, 0, sizeof(si));
+		r = sys_waitid(P_PID, svc.kick, &si, WEXITED | WNOHANG | __WCLONE, NULL);
+		if (r == -ECHILD || (r == 0 && si.si_pid == svc.kick))
+			svc.kick = 0;
+		else if (now_ms() >= until)
+			break;
+		else
+			nap_ms(1);
+	}
+}
+
+/* May a direct wait sleep here?  The first time, one kick tells. */
+static bool direct_works_locked(void)
+{
+	if (svc.mech != PIDSHIM_MECHANISM_THREAD)
+		return false;
+	if (!svc.kick_ok) {
+		kick_locked();
+		reap_kick_locked(1000);
+		if (!svc.kick_ok)
+			svc.kick_ok = svc.kick ? -1 : 1;
+	}
+	return svc.kick_ok > 0;
+}
+
+/* No direct wait sleeps any more: if handles are left to watch, the
+ * watcher is needed now. */
+static void direct_done_locked(void)
+{
+	if (!svc.direct && svc.watcher_idle && fallback_needs_threads())
+		pthread_cond_signal(&svc.work);
+}
+
+static void direct_cancelled(void *arg)
+{
+	struct pidshim *h = arg;
+
+	pthread_mutex_lock(&svc.lock);
+	h->direct--;
+	svc.direct--;
+	direct_done_locked();
+	pthread_mutex_unlock(&svc.lock);
+}
+
+/* The sleep: waitid as the caller's cancellation point. */
+static int waitid_direct(struct pidshim *h, siginfo_t *si, int cancel_state)
+{
+	int r;
+
+	h->direct++;
+	svc.direct++;
+	svc.direct_at = now_ms();
+	pthread_mutex_unlock(&svc.lock);
+	memset(si, 0, sizeof(*si));
+	pthread_cleanup_push(direct_cancelled, h);
+	if (cancel_state == PTHREAD_CANCEL_ENABLE)
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	r = waitid(P_ALL, 0, si, WEXITED | WNOWAIT | __WALL) < 0 ? -errno : 0;
+	if (cancel_state == PTHREAD_CANCEL_ENABLE)
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_cleanup_pop(0);
+	pthread_mutex_lock(&svc.lock);
+	h->direct--;
+	svc.direct--;
+	return r;
+}
+
+/*
+ * A blocking wait on h (fallback), sleeping in waitid itself where it may
+ * (see above): 0 and *e, or -ECHILD; -EAGAIN when the caller must wait
+ * the other way.
+ */
+HIDDEN int svc_wait_direct(struct pidshim *h, struct pidshim_exit *e, int cancel_state)
+{
+	pid_t other = 0;
+	bool may = !sigchld_ignored();
+	int r;
+
+	pthread_mutex_lock(&svc.lock);
+	for (;;) {
+		siginfo_t si;
+
+		look_locked(h, LOOK_REAP);
+		r = svc_claim_locked(h, e);
+		if (r != -EAGAIN || !may || !direct_works_locked())
+			break;
+		if (svc.kick > 0) {
+			reap_kick_locked(0);
+			if (svc.kick > 0) { /* another direct wait is waking */
+				pthread_mutex_unlock(&svc.lock);
+				nap_ms(1);
+				pthread_mutex_lock(&svc.lock);
+				continue;
+			}
+		}
+		r = waitid_direct(h, &si, cancel_state);
+		if (r == -ECHILD) {
+			sweep_locked(); /* no child left at all */
+		} else if (r < 0 || si.si_pid == h->pid || si.si_pid == 0) {
+			/* ours: the look above reaps it */
+		} else if (si.si_pid == svc.kick) {
+			reap_kick_locked(0);
+		} else if (!si_is_exit(&si) || si.si_pid == other) {
+			may = false; /* a stop, or a zombie that lingers */
+		} else {
+			/* Another handle's (reaped for it, or left to its own
+			 * direct wait), or one the program has to reap. */
+			other = si.si_pid;
+			defer_to_direct_locked(other);
+			may = !zombie_lingers_locked(other);
+		}
+	}
+	direct_done_locked();
+	pthread_mutex_unlock(&svc.lock);
+	return r;
 }
 
 /* The ticker first: it is the one that ends an idle watcher.  Never
@@ -1076,6 +1391,8 @@ HIDDEN void svc_orphan_locked(struct pidshim *h)
 {
 	h->orphan = true;
 	svc.fb_orphans++;
+	pthread_cond_broadcast(&svc.changed);
+	pthread_cond_signal(&svc.work);
 	if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD)
 		start_fallback_workers_locked();
 }
@@ -1119,6 +1436,7 @@ static int svc_quiesce(void)
 		pthread_mutex_unlock(&svc.lock);
 		return -EBUSY;
 	}
+	reap_kick_locked(1000);
 	svc.quit = true;
 	worker_stop_locked(&svc.ticker); /* it ends the watcher */
 	worker_stop_locked(&svc.watcher);
@@ -1149,6 +1467,7 @@ static void init_changed(void)
 	pthread_condattr_init(&a);
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
 	pthread_cond_init(&svc.changed, &a);
+	pthread_cond_init(&svc.work, &a);
 	pthread_condattr_destroy(&a);
 }
 
@@ -1201,6 +1520,8 @@ static void atfork_child(void)
 	svc.mech = 0;
 	svc.threads_seen = 0;
 	svc.fb_orphans = 0;
+	svc.direct = 0;
+	svc.kick = 0; /* the parent's child */
 	/* The parent's threads may have been waiting on it: start afresh. */
 	init_changed();
 	pthread_mutex_unlock(&svc.lock);

@@ -57,10 +57,20 @@ static bool blocked_in(const char *tid)
 	return mask & (1ULL << (SIGCHLD - 1));
 }
 
+/* Does the kernel reap our children itself (SIGCHLD ignored, or
+ * SA_NOCLDWAIT)?  Then no zombie ever waits. */
+HIDDEN bool sigchld_ignored(void)
+{
+	struct sigaction sa;
+
+	return sigaction(SIGCHLD, NULL, &sa) == 0 &&
+	       ((!(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN) ||
+		(sa.sa_flags & SA_NOCLDWAIT));
+}
+
 /* The program's promise: SIGCHLD blocked in every thread, not ignored. */
 static bool sigchld_is_ours_to_read(void)
 {
-	struct sigaction sa;
 	struct dirent *e;
 	bool all = true;
 	sigset_t cur;
@@ -68,9 +78,7 @@ static bool sigchld_is_ours_to_read(void)
 
 	if (pthread_sigmask(SIG_BLOCK, NULL, &cur) || !sigismember(&cur, SIGCHLD))
 		return false;
-	if (sigaction(SIGCHLD, NULL, &sa) ||
-	    (!(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN) ||
-	    (sa.sa_flags & SA_NOCLDWAIT))
+	if (sigchld_ignored())
 		return false;
 	d = opendir("/proc/self/task");
 	if (!d)
