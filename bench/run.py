@@ -249,8 +249,9 @@ B2_MODES = [("wait", "pidshim_wait"), ("fd", "pidshim_fd + poll"), ("loop", "pid
 
 def b2_limit(i, mode):
     # The pidfd backends wait in the kernel on the pidfd; the fallback's
-    # blocking wait sleeps in waitid(P_PID) on the child itself, and its
-    # fd and sets need one hand-off more (the watcher, or a SIGCHLD).
+    # blocking wait sleeps in waitid(P_ALL, WNOWAIT) itself (its look by
+    # PID costs a little), and its fd and sets need one hand-off more (the
+    # watcher writes the eventfd).
     if i.backend != "signalfd":
         return 1.2 if mode == "wait" else 1.5
     return 1.3 if mode == "wait" else 1.5

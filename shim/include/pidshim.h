@@ -88,8 +88,12 @@ extern "C" {
  * without pidfds.  By default it uses no signalfd and no signal at all: a
  * library thread hears every child exit from waitid(P_ALL, WNOWAIT) and
  * names each process by an fd on /proc/PID, so the program keeps its own
- * SIGCHLD handling untouched.  Only a program that blocks SIGCHLD in every
- * thread gets the signalfd its name promises (PIDSHIM_MECHANISM_SIGNALFD).
+ * SIGCHLD handling untouched.  (A blocking pidshim_wait() sleeps in that
+ * waitid itself; to end such waits the library may start a child that
+ * exits at once with no exit signal: only a wait with __WALL or __WCLONE
+ * could see it, and the library reaps it.  See pidshim(7).)  Only a
+ * program that blocks SIGCHLD in every thread gets the signalfd its name
+ * promises (PIDSHIM_MECHANISM_SIGNALFD).
  * It kept the name of its first design because the name is API: this enum
  * value, PIDSHIM_BACKEND=signalfd and pidshim_backend_name().
  */

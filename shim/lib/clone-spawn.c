@@ -64,16 +64,6 @@ struct child_ctx {
 	volatile int err;     /* the child's exec (or setup) errno */
 };
 
-/* ThreadSanitizer intercepts the child's libc calls and takes the child,
- * which shares the parent's memory, for a thread it never saw start. */
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-
 HIDDEN bool clone_spawn_can(const struct spawn_req *rq)
 {
 	short flags = 0;

@@ -42,6 +42,17 @@
 /* Largest valid signal number (the kernel's _NSIG). */
 #define PIDSHIM_SIGMAX 64
 
+/* ThreadSanitizer intercepts the libc calls of a child made with
+ * CLONE_VM and takes it, sharing the parent's memory, for a thread it
+ * never saw start: no such child under it (clone-spawn.c, service.c). */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+
 /* Raw syscalls, -errno on failure, like musl's __syscall. */
 static inline int sys_pidfd_open(pid_t pid, unsigned int flags)
 {
