@@ -88,21 +88,21 @@ def at_most(s, limit):
     """A target "ratio <= limit" (lower is better): met when the median
     is; a MISS only when the whole spread of repetitions misses."""
     if s["median"] <= limit:
-        return "ok (<= %.2gx)" % limit
+        return "ok (<= %gx)" % limit
     if s["min"] <= limit:
-        return "ok within the spread (median %.2fx, min %.2fx <= %.2gx)" % (
+        return "ok within the spread (median %.2fx, min %.2fx <= %gx)" % (
             s["median"], s["min"], limit)
-    return "MISS: > %.2gx raw (min %.2fx)" % (limit, s["min"])
+    return "MISS: > %gx raw (min %.2fx)" % (limit, s["min"])
 
 
 def at_least(s, limit):
     """A target "ratio >= limit" (higher is better), as at_most."""
     if s["median"] >= limit:
-        return "ok (>= %.2gx)" % limit
+        return "ok (>= %gx)" % limit
     if s["max"] >= limit:
-        return "ok within the spread (median %.2fx, max %.2fx >= %.2gx)" % (
+        return "ok within the spread (median %.2fx, max %.2fx >= %gx)" % (
             s["median"], s["max"], limit)
-    return "MISS: < %.2gx raw (max %.2fx)" % (limit, s["max"])
+    return "MISS: < %gx raw (max %.2fx)" % (limit, s["max"])
 
 
 def fmt_ratio(s, digits=2):

@@ -8,7 +8,11 @@
  * handle removes it; set_fd works in epoll and poll loops and is
  * O_CLOEXEC; freeing the set leaves the handles usable.
  */
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include "pstest.h"
 
@@ -333,6 +337,101 @@ PS_TEST(set, set_fd_readable_in_poll_when_member_exits)
 	ASSERT_EQ(0, pidshim_set_wait(self->s, 0, &ready));
 	EXPECT_EQ(self->h[2], ready);
 	reap(_metadata, self, 2);
+}
+
+/* How many epoll instances of this process poll a signalfd: each is
+ * woken at every SIGCHLD (read from /proc/self/fdinfo). */
+static int epolls_hearing_sigchld(void)
+{
+	char path[300], link[64], line[256];
+	struct dirent *e;
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		FILE *f;
+		ssize_t l;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		l = readlink(path, link, sizeof(link) - 1);
+		if (l < 0)
+			continue;
+		link[l] = '\0';
+		if (strcmp(link, "anon_inode:[eventpoll]"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			int tfd;
+
+			if (sscanf(line, "tfd: %d", &tfd) != 1)
+				continue;
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", tfd);
+			l = readlink(path, link, sizeof(link) - 1);
+			if (l < 0)
+				continue;
+			link[l] = '\0';
+			if (!strcmp(link, "anon_inode:[signalfd]")) {
+				n++;
+				break;
+			}
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * Noticing an exit costs O(1) whatever the number of members: under the
+ * SIGCHLD mechanism a set of members whose fds nobody polls on their own
+ * is woken once per SIGCHLD, not once per member (each epoll that polls a
+ * signalfd is woken at every SIGCHLD; with NMEM members that used to be
+ * NMEM epolls).  A member's fd asked for with pidshim_fd hears SIGCHLD on
+ * its own again, and turns readable when its process exits with no call
+ * on the set.
+ */
+PS_TEST(set, members_hear_sigchld_once_through_the_set)
+{
+	struct pidshim *ready = NULL;
+	int fd;
+
+	add_blockers(_metadata, self);
+	ASSERT_LE(epolls_hearing_sigchld(), 1); /* the set's, or none */
+	fd = pidshim_fd(self->h[1]);
+	ASSERT_GE(fd, 0);
+	if (variant->sigchld)
+		ASSERT_EQ(2, epolls_hearing_sigchld());
+	ps_close(&self->release[1]);
+	EXPECT_TRUE(ps_readable(fd, 5000 * ps_slow()));
+	ps_close(&self->release[0]);
+	ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &ready));
+	ASSERT_TRUE(ready == self->h[0] || ready == self->h[1]);
+	reap(_metadata, self, index_of(self, ready));
+	ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &ready));
+	ASSERT_TRUE(ready == self->h[0] || ready == self->h[1]);
+	reap(_metadata, self, index_of(self, ready));
+	EXPECT_EQ(-ETIMEDOUT, pidshim_set_wait(self->s, 0, &ready));
+}
+
+/* A member's own blocking wait still ends at its exit, and a member
+ * removed from its set and waited on its own still hears SIGCHLD. */
+PS_TEST(set, member_waited_on_its_own_still_wakes)
+{
+	struct pidshim_exit ex;
+
+	add_blockers(_metadata, self);
+	ASSERT_EQ(0, pidshim_set_remove(self->s, self->h[2]));
+	ps_close(&self->release[0]);
+	ps_close(&self->release[2]);
+	ASSERT_EQ(0, pidshim_wait_timeout(self->h[0], 5000 * ps_slow(), &ex));
+	EXPECT_EQ(10, ex.info.si_status);
+	ASSERT_EQ(0, pidshim_wait_timeout(self->h[2], 5000 * ps_slow(), &ex));
+	EXPECT_EQ(12, ex.info.si_status);
 }
 
 struct spinner {

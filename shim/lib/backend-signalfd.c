@@ -129,6 +129,7 @@ static int sfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e,
 		int left = deadline_remaining(deadline, timeout_ms);
 		if (left == 0)
 			return -ETIMEDOUT;
+		svc_fd_shown(h); /* a set member's fd must hear SIGCHLD now */
 		/* The eventfd turns readable only once the process ended; the
 		 * slices let a look above catch what no one reports (other
 		 * code reaped it, SIGCHLD ignored). */

@@ -233,7 +233,18 @@ out:
 
 PIDSHIM_API int pidshim_fd(const struct pidshim *h)
 {
-	return h ? h->fd : -EINVAL;
+	if (!h)
+		return -EINVAL;
+	/* SIGCHLD mechanism: the fd of a set member may have been left deaf
+	 * to SIGCHLD (the set listens for it); polled on its own, it hears
+	 * it again.  The handle is the library's: const only to callers. */
+	if (h->fd_epoll && !atomic_load(&h->fd_shown) && !fork_inert(h->creator)) {
+		int cs = cancel_off();
+
+		svc_fd_shown((struct pidshim *)h);
+		cancel_restore(cs);
+	}
+	return h->fd;
 }
 
 PIDSHIM_API pid_t pidshim_pid(const struct pidshim *h)

@@ -99,16 +99,18 @@ struct backend_ops;
 
 struct pidshim {
 	pid_t pid;
-	pid_t creator;	     /* the process that made the handle (see fork_inert) */
-	int fd;		     /* what pidshim_fd returns: the pidfd, or an eventfd */
-	int pidfd;	     /* pidfd backends: == fd; else -1 */
-	int procfd;	     /* fallback: /proc/PID (O_PATH), names the process, or -1 */
-	bool owned;	     /* spawned (or PIDSHIM_OPEN_OWN): reap it if closed early */
-	bool child;	     /* a child of this process (only children can be reaped) */
-	bool orphan;	     /* closed by the user while running; the service reaps it */
-	bool tracked;	     /* in the service's pid table (under svc lock) */
-	bool armed;	     /* pidfd orphan: registered in the reaper's epoll */
-	bool fd_epoll;	     /* fallback, SIGCHLD mechanism: fd is an epoll (sigchld.c) */
+	pid_t creator;	  /* the process that made the handle (see fork_inert) */
+	int fd;		  /* what pidshim_fd returns: the pidfd, or an eventfd */
+	int pidfd;	  /* pidfd backends: == fd; else -1 */
+	int procfd;	  /* fallback: /proc/PID (O_PATH), names the process, or -1 */
+	bool owned;	  /* spawned (or PIDSHIM_OPEN_OWN): reap it if closed early */
+	bool child;	  /* a child of this process (only children can be reaped) */
+	bool orphan;	  /* closed by the user while running; the service reaps it */
+	bool tracked;	  /* in the service's pid table (under svc lock) */
+	bool armed;	  /* pidfd orphan: registered in the reaper's epoll */
+	bool fd_epoll;	  /* fallback, SIGCHLD mechanism: fd is an epoll (sigchld.c) */
+	bool fd_unhooked; /* ... left without its signalfd while in a set (svc lock) */
+	_Atomic bool fd_shown; /* pidshim_fd gave it, or a wait polls it */
 	unsigned int direct; /* fallback: threads asleep in its direct wait (svc lock) */
 	unsigned int shard;  /* ... and the shard of its signalfd */
 	const struct backend_ops *ops;
@@ -198,6 +200,8 @@ HIDDEN bool sigchld_ignored(void);
 HIDDEN int sigchld_handle_fd(unsigned int *shard);
 HIDDEN void sigchld_mark_ready(int handle_fd, unsigned int shard);
 HIDDEN void sigchld_unhook(int handle_fd, unsigned int shard);
+HIDDEN void sigchld_hook(int handle_fd, unsigned int shard);
+HIDDEN int sigchld_set_fd(void);
 HIDDEN void sigchld_release(unsigned int shard);
 HIDDEN void sigchld_forget(void);
 HIDDEN int sigchld_drain(void (*named)(pid_t pid));
@@ -215,6 +219,9 @@ HIDDEN int svc_wait_direct(struct pidshim *h, struct pidshim_exit *e, int cancel
 HIDDEN int svc_claim_locked(struct pidshim *h, struct pidshim_exit *e);
 HIDDEN bool svc_still_named_locked(struct pidshim *h);
 HIDDEN void svc_mark_gone(struct pidshim *h);
+HIDDEN bool svc_sigchld_mechanism(void);
+HIDDEN void svc_set_member(struct pidshim *h, bool member);
+HIDDEN void svc_fd_shown(struct pidshim *h);
 HIDDEN void svc_orphan_locked(struct pidshim *h);
 HIDDEN void svc_adopt_pidfd_orphan(struct pidshim *h);
 HIDDEN void svc_register_owner(struct pidshim *h);

@@ -609,7 +609,7 @@ static int start_fallback_workers_locked(void);
  */
 static void switch_to_thread_locked(void)
 {
-	svc.mech = PIDSHIM_MECHANISM_THREAD;
+	__atomic_store_n(&svc.mech, PIDSHIM_MECHANISM_THREAD, __ATOMIC_RELAXED);
 	for (size_t i = 0; i < svc.nbuckets; i++)
 		for (struct pidshim *x = svc.buckets[i]; x; x = x->hnext)
 			if (x->fd_epoll && x->fd >= 0)
@@ -622,7 +622,7 @@ static void switch_to_thread_locked(void)
 static int mechanism_locked(void)
 {
 	if (!svc.mech)
-		svc.mech = sigchld_decide();
+		__atomic_store_n(&svc.mech, sigchld_decide(), __ATOMIC_RELAXED);
 	else if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD &&
 		 !sigchld_promise_kept(&svc.threads_seen))
 		switch_to_thread_locked();
@@ -674,6 +674,57 @@ HIDDEN int svc_new_handle_fd(struct pidshim *h)
 	if (r >= 0)
 		h->fd = r;
 	return r < 0 ? r : 0;
+}
+
+/*
+ * Under the SIGCHLD mechanism, is the fallback's mechanism still the
+ * SIGCHLD one?  A set asks when its own signalfd turns readable (set.c);
+ * a stale answer costs one more look.
+ */
+HIDDEN bool svc_sigchld_mechanism(void)
+{
+	return __atomic_load_n(&svc.mech, __ATOMIC_RELAXED) == PIDSHIM_MECHANISM_SIGNALFD;
+}
+
+static void fd_hook_locked(struct pidshim *h)
+{
+	if (!h->fd_unhooked)
+		return;
+	h->fd_unhooked = false;
+	if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD && h->fd >= 0)
+		sigchld_hook(h->fd, h->shard);
+}
+
+/*
+ * h joins a set (member) or leaves it.  Under the SIGCHLD mechanism a
+ * member whose fd nobody polls on its own stops listening to SIGCHLD:
+ * the set listens once for all (sigchld_set_fd), and every look at a
+ * member marks its fd readable when its process ended, as before.
+ */
+HIDDEN void svc_set_member(struct pidshim *h, bool member)
+{
+	if (!h->fd_epoll)
+		return;
+	pthread_mutex_lock(&svc.lock);
+	if (!member)
+		fd_hook_locked(h);
+	else if (!atomic_load(&h->fd_shown) && !h->fd_unhooked &&
+		 svc.mech == PIDSHIM_MECHANISM_SIGNALFD && h->fd >= 0) {
+		sigchld_unhook(h->fd, h->shard);
+		h->fd_unhooked = true;
+	}
+	pthread_mutex_unlock(&svc.lock);
+}
+
+/* h's fd is polled on its own (pidshim_fd gave it out, or a wait polls
+ * it): it listens to SIGCHLD from now on, set or no set. */
+HIDDEN void svc_fd_shown(struct pidshim *h)
+{
+	if (!h->fd_epoll || atomic_exchange(&h->fd_shown, true))
+		return;
+	pthread_mutex_lock(&svc.lock);
+	fd_hook_locked(h);
+	pthread_mutex_unlock(&svc.lock);
 }
 
 /* ---- fallback: the watcher ---------------------------------------------------- */
@@ -1522,7 +1573,7 @@ static void atfork_child(void)
 	svc.in_waitid = false;
 	/* A new process: its own mechanism, decided again when needed. */
 	sigchld_forget();
-	svc.mech = 0;
+	__atomic_store_n(&svc.mech, 0, __ATOMIC_RELAXED);
 	svc.threads_seen = 0;
 	svc.fb_orphans = 0;
 	svc.direct = 0;

@@ -16,6 +16,13 @@
  * nothing else.  Members that are ready together are reported in
  * turn: the one reported least recently goes first.
  *
+ * Under the fallback's SIGCHLD mechanism each handle's fd is an epoll that
+ * hears every SIGCHLD (sigchld.c): a set of n such fds would be woken n
+ * times per exit.  The set holds its own signalfd instead (data SET_SIGNAL)
+ * and members whose fds nobody polls on their own leave theirs out
+ * (svc_set_member): an exit wakes the set once, set_wait looks (svc_pump),
+ * and the look marks the member's fd readable.
+ *
  * A set inherited through fork() is inert in the child (the epoll is the
  * parent's open file description): set_wait gives -ECHILD, add and remove
  * -ECHILD, and free only closes the child's copy of the fd.
@@ -27,9 +34,11 @@
 #include "internal.h"
 
 #define MAX_EVENTS 64
+#define SET_SIGNAL UINT64_MAX /* never a member's ev_data: no slot is ~0 */
 
 struct pidshim_set {
 	int epfd;
+	int sigfd; /* SIGCHLD mechanism: the set's signalfd, or -1 */
 	pid_t creator;
 	pthread_mutex_t lock;
 	struct pidshim **members; /* by slot; NULL for a free slot */
@@ -67,6 +76,7 @@ static int set_new(struct pidshim_set **ret)
 		return fd;
 	}
 	s->epfd = fd;
+	s->sigfd = -1;
 	s->creator = self_pid();
 	pthread_mutex_init(&s->lock, NULL);
 	*ret = s;
@@ -87,8 +97,39 @@ static void disarm_locked(struct pidshim_set *s, struct pidshim *h)
 	s->armed--;
 }
 
+/* The set listens to SIGCHLD for its members (SIGCHLD mechanism). */
+static bool set_listens_locked(struct pidshim_set *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = SET_SIGNAL };
+	int fd;
+
+	if (s->sigfd >= 0)
+		return true;
+	fd = sigchld_set_fd();
+	if (fd < 0)
+		return false;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		close(fd);
+		return false;
+	}
+	s->sigfd = fd;
+	return true;
+}
+
+/* The mechanism is the thread now: nobody reads SIGCHLD any more, and a
+ * pending one would keep the set readable. */
+static void set_deaf_locked(struct pidshim_set *s)
+{
+	if (s->sigfd < 0)
+		return;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->sigfd, NULL);
+	close(s->sigfd);
+	s->sigfd = -1;
+}
+
 static int set_add(struct pidshim_set *s, struct pidshim *h)
 {
+	bool quiet = false;
 	int r = 0;
 
 	if (!s || !h)
@@ -134,6 +175,7 @@ static int set_add(struct pidshim_set *s, struct pidshim *h)
 		}
 		h->set_armed = true;
 		s->armed++;
+		quiet = h->fd_epoll && svc_sigchld_mechanism() && set_listens_locked(s);
 	}
 	if (s->nfree)
 		s->nfree--;
@@ -144,6 +186,8 @@ static int set_add(struct pidshim_set *s, struct pidshim *h)
 	h->set = s;
 out:
 	pthread_mutex_unlock(&s->lock);
+	if (quiet)
+		svc_set_member(h, true);
 	return r;
 }
 
@@ -164,6 +208,7 @@ static int set_remove(struct pidshim_set *s, struct pidshim *h)
 	s->n--;
 	h->set = NULL;
 	pthread_mutex_unlock(&s->lock);
+	svc_set_member(h, false);
 	return 0;
 }
 
@@ -232,9 +277,11 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 {
 	struct epoll_event ev[MAX_EVENTS];
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	bool look_again = false;
 
 	for (;;) {
 		struct pidshim *h;
+		bool heard = false;
 		int n;
 
 		pthread_mutex_lock(&s->lock);
@@ -245,7 +292,7 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 		if (cancel_state == PTHREAD_CANCEL_ENABLE)
 			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
 		n = epoll_wait(s->epfd, ev, MAX_EVENTS,
-			       deadline_remaining(deadline, timeout_ms));
+			       look_again ? 0 : deadline_remaining(deadline, timeout_ms));
 		if (n < 0)
 			n = errno == EINTR ? 0 : -errno;
 		if (cancel_state == PTHREAD_CANCEL_ENABLE)
@@ -255,13 +302,23 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 		if (n > 0) {
 			svc_pump(); /* SIGCHLD mechanism: see what the signals name */
 			pthread_mutex_lock(&s->lock);
+			if (s->sigfd >= 0 && !svc_sigchld_mechanism())
+				set_deaf_locked(s);
 			h = pick_locked(s, ev, n);
 			pthread_mutex_unlock(&s->lock);
 			if (h) {
 				*ready = h;
 				return 0;
 			}
+			for (int i = 0; i < n && !look_again && !heard; i++)
+				heard = ev[i].data.u64 == SET_SIGNAL;
 		}
+		/* The set's signalfd spoke: the look just made may have marked
+		 * members ready since epoll_wait returned.  Ask once more now,
+		 * whatever the timeout. */
+		look_again = heard;
+		if (look_again)
+			continue;
 		if (timeout_ms >= 0 && deadline_remaining(deadline, timeout_ms) == 0)
 			return -ETIMEDOUT;
 	}
@@ -297,7 +354,11 @@ PIDSHIM_API void pidshim_set_free(struct pidshim_set *s)
 			continue;
 		s->members[i]->set = NULL;
 		s->members[i]->set_armed = false;
+		if (!fork_inert(s->creator))
+			svc_set_member(s->members[i], false);
 	}
+	if (s->sigfd >= 0)
+		close(s->sigfd);
 	close(s->epfd);
 	pthread_mutex_destroy(&s->lock);
 	free(s->members);
