@@ -24,10 +24,27 @@ static int n_idle;
 static struct pidshim_set *set;
 static char desc[64];
 
+/* How the signalfd backend hears of exits.  A pidshim older than 0.2
+ * (built by `make bench-before`) cannot say. */
+static const char *mechanism_name(int backend)
+{
+#ifdef PIDSHIM_MECHANISM_THREAD
+	int m = pidshim_mechanism();
+
+	if (m == PIDSHIM_MECHANISM_SIGNALFD)
+		return "signalfd";
+	if (m == PIDSHIM_MECHANISM_THREAD)
+		return "thread";
+	return "none";
+#else
+	return backend == PIDSHIM_BACKEND_SIGNALFD ? "unknown" : "none";
+#endif
+}
+
 static int ps_init(void)
 {
 	const char *sig = getenv("BENCH_SIGCHLD");
-	int b, m;
+	int b;
 
 	if (sig && *sig == '1') {
 		sigset_t chld;
@@ -39,12 +56,8 @@ static int ps_init(void)
 	b = pidshim_backend();
 	if (b < 0)
 		return b;
-	m = pidshim_mechanism();
 	snprintf(desc, sizeof(desc), "\"backend\":\"%s\",\"mechanism\":\"%s\"",
-		 pidshim_backend_name(b),
-		 m == PIDSHIM_MECHANISM_SIGNALFD ? "signalfd"
-		 : m == PIDSHIM_MECHANISM_THREAD ? "thread"
-						   : "none");
+		 pidshim_backend_name(b), mechanism_name(b));
 	return pidshim_set_new(&set);
 }
 

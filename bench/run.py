@@ -48,6 +48,7 @@ class Impl:
         self.env.pop("PIDSHIM_BACKEND", None)
         self.env.update(env or {})
         self.kind = kind  # raw, floor (other bare-syscall designs), pidshim or anchor
+        self.before = False  # pidshim of an older commit (--before): no targets
         self.backend = None
         self.mechanism = None
 
@@ -201,7 +202,7 @@ def bench_b1(impls, raw, p, res):
         for i in impls:
             s = summary(ratio[i.name])
             note = ""
-            if i.kind == "pidshim":
+            if i.kind == "pidshim" and not i.before:
                 note = at_least(s, 0.95)
                 # Name the anchors faster beyond the noise (spreads apart).
                 ahead = ["%s %.2fx" % (a.name, med(ratio[a.name])) for a in impls
@@ -277,7 +278,7 @@ def bench_b2(impls, raw, p, res):
         key = (i.name, m)
         r50 = summary([p50[key][r] / p50[base][r] for r in range(p.reps)])
         r99 = summary([p99[key][r] / p99[base][r] for r in range(p.reps)])
-        note = at_most(r50, b2_limit(i, m)) if i.kind == "pidshim" else ""
+        note = at_most(r50, b2_limit(i, m)) if i.kind == "pidshim" and not i.before else ""
         how = dict(B2_MODES)[m] if i.kind == "pidshim" else ("waitid(P_PID)" if i is raw
                                                              else "its own wait or loop")
         rows.append([i.name, how, fmt_us(med(p50[key])), fmt_ratio(r50),
@@ -324,13 +325,14 @@ def bench_b3(impls, raw, p, res, outdir):
         growth = med(c[k_hi]) / med(c[k_lo])
         g_reps = [c[k_hi][r] / c[k_lo][r] for r in range(len(c[k_lo]))]
         note = ""
-        if i.kind == "pidshim" and i.backend == "signalfd" and "raw-wait-all" in cost:
+        mine = i.kind == "pidshim" and not i.before
+        if mine and i.backend == "signalfd" and "raw-wait-all" in cost:
             # No pidfd, no SIGCHLD handler: the kernel's walk of the child
             # list in waitid(P_ALL) is the floor; within 1.15x of it.
             w = cost["raw-wait-all"][k_hi]
             note = at_most(summary([c[k_hi][r] / w[r] for r in range(min(len(w), len(c[k_hi])))]),
                            1.15).replace("raw", "raw-wait-all") + " at K=%d" % k_hi
-        elif i.kind == "pidshim":
+        elif mine:
             note = at_most(summary(g_reps), 2.0).replace("raw", "K=%d" % k_lo)
         res["b3"][i.name]["growth"] = {"median": growth, "min": min(g_reps),
                                        "max": max(g_reps)}
@@ -663,6 +665,9 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="10x fewer children and trials (smoke test, noisy)")
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--before", help="bench-pidshim built against an older pidshim: "
+                    "its rows run beside in B1-B3 (make bench BENCH_BEFORE=<commit>)")
+    ap.add_argument("--before-name", default="before", help="what to call it")
     p = ap.parse_args()
     if os.environ.get("PIDSHIM_TEST_QUICK") == "1":
         p.quick = True
@@ -685,6 +690,12 @@ def main():
                   {"BENCH_RAW_WAIT": "all"}, kind="floor")]
     for name, env in PIDSHIM_VARIANTS:
         impls.append(Impl(name, os.path.join(p.bindir, "bench-pidshim"), env, kind="pidshim"))
+    if p.before:
+        for b in PIDSHIM_BACKENDS:
+            i = Impl("%s:pidshim/%s" % (p.before_name, b), p.before, {"PIDSHIM_BACKEND": b},
+                     kind="pidshim")
+            i.before = True
+            impls.append(i)
     for a in ANCHORS:
         impls.append(Impl(a, os.path.join(p.bindir, "bench-" + ANCHOR_BIN[a])))
     runnable, skipped = [], {}
@@ -702,12 +713,13 @@ def main():
         i.mechanism = lines[0].get("mechanism")
         if i.kind == "pidshim" and i.backend != i.env["PIDSHIM_BACKEND"]:
             raise RuntimeError("%s runs backend %s" % (i.name, i.backend))
-        if i.kind == "pidshim" and i.mechanism != (
+        if i.kind == "pidshim" and not i.before and i.mechanism != (
                 "none" if i.backend != "signalfd" else
                 "signalfd" if i.env.get("BENCH_SIGCHLD") == "1" else "thread"):
             raise RuntimeError("%s runs mechanism %s" % (i.name, i.mechanism))
         runnable.append(i)
     impls, raw = runnable, runnable[0]
+    now = [i for i in impls if not i.before]  # B4, B5: resources, not time
 
     res = {"machine": machine(), "params": {k: v for k, v in vars(p).items()},
            "skipped": skipped, "b1": {}, "b2": {}, "b3": {}, "b4": {}, "b5": {}}
@@ -715,8 +727,8 @@ def main():
     steps = [("b1", lambda: bench_b1(impls, raw, p, res)),
              ("b2", lambda: bench_b2(impls, raw, p, res)),
              ("b3", lambda: bench_b3(impls, raw, p, res, outdir)),
-             ("b4", lambda: bench_b4(impls, raw, p, res, p.lib)),
-             ("b5", lambda: bench_b5(impls, raw, p, res, p.lib))]
+             ("b4", lambda: bench_b4(now, raw, p, res, p.lib)),
+             ("b5", lambda: bench_b5(now, raw, p, res, p.lib))]
     failed = []
     for name, fn in steps:
         if name not in only:

@@ -6,7 +6,7 @@
 # benchmark and writes $(BUILD)/bench/results.json, results.md and
 # scaling.png.  Benchmarks are not tests: nothing here is in CHECK_TARGETS.
 # BENCH_ARGS passes options to run.py (e.g. BENCH_ARGS="--only b1,b4" or
-# "--quick").
+# "--quick"); BENCH_BEFORE=<commit> adds that commit's pidshim beside.
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_IMPLS := raw rawpidfd pidshim uv glib ev sdevent
@@ -62,10 +62,31 @@ $(BENCH_DIR)/vg-syscall-shim.so: bench/vg-syscall-shim.c | $(BENCH_DIR)
 
 bench-build: $(BENCH_BINS)
 
+# BENCH_BEFORE=<commit>: the pidshim rows of B1-B3 run a second time, in
+# the same run, with the library of that commit ("before:" rows), so that
+# a change is judged against the old code under the same load.  Its
+# source comes from `git archive`; today's bench program is built against
+# its header and library.
+BENCH_BEFORE ?=
+BEFORE_DIR := $(BUILD)/before
+ifneq ($(BENCH_BEFORE),)
+BENCH_BEFORE_BIN := $(BENCH_DIR)/bench-pidshim-before
+BENCH_ARGS += --before $(BENCH_BEFORE_BIN) --before-name $(BENCH_BEFORE)
+.PHONY: $(BENCH_BEFORE_BIN)
+endif
+
+$(BENCH_DIR)/bench-pidshim-before: bench/impl_pidshim.c bench/common.c bench/bench.h | $(BENCH_DIR)
+	rm -rf $(BEFORE_DIR) && mkdir -p $(BEFORE_DIR)
+	git archive $(BENCH_BEFORE) | tar -x -C $(BEFORE_DIR)
+	$(MAKE) --no-print-directory -C $(BEFORE_DIR) BUILD=build lib
+	$(CC) $(BENCH_CFLAGS) -I$(BEFORE_DIR)/shim/include -o $@ bench/impl_pidshim.c \
+		bench/common.c -L$(BEFORE_DIR)/build -lpidshim \
+		-Wl,-rpath,$(abspath $(BEFORE_DIR)/build) $(LDFLAGS_COMMON)
+
 # The anchors and gnuplot come from Debian (ci/deps/bench.list).
 bench-deps:
 	@ci/deps.sh check
 
 bench: bench-deps
-	@$(MAKE) --no-print-directory lib bench-build
+	@$(MAKE) --no-print-directory lib bench-build $(BENCH_BEFORE_BIN)
 	python3 bench/run.py --bindir $(BENCH_DIR) --lib $(LIB_SO_REAL) $(BENCH_ARGS)
