@@ -28,8 +28,10 @@ static char desc[64];
  * (built by `make bench-before`) cannot say. */
 static const char *mechanism_name(int backend)
 {
-#ifdef PIDSHIM_MECHANISM_THREAD
+#if PIDSHIM_VERSION_MAJOR > 0 || PIDSHIM_VERSION_MINOR >= 2
 	int m = pidshim_mechanism();
+
+	(void)backend;
 
 	if (m == PIDSHIM_MECHANISM_SIGNALFD)
 		return "signalfd";
