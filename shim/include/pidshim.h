@@ -329,6 +329,10 @@ PIDSHIM_API int pidshim_set_new(struct pidshim_set **ret);
 
 /*
  * pidshim_set_add - add a handle.  A handle is in at most one set.
+ * Under the signalfd backend's SIGCHLD mechanism the set listens to
+ * SIGCHLD once for all members (one more fd per set), and a member whose
+ * pidshim_fd was never asked for stops hearing SIGCHLD itself while in
+ * the set; asking for it makes it listen again (pidshim_set_add(3)).
  * Returns 0, or -EINVAL (NULL argument), -EEXIST (already in this set),
  * -EBUSY (in another set), -ENOMEM, -ENOSPC (epoll limit), -ECHILD (the
  * set or the handle was inherited through fork()).
