@@ -89,10 +89,14 @@ BATS_TEST_TIMEOUT ?= 300
 # bats prints TAP; the counts come from it: "ok" lines with "# skip" are
 # skipped, the other "ok" lines passed, "not ok" failed.
 # $(1) suite name, $(2) environment, $(3) the .bats files.
+# Every signal's disposition is reset first: `nohup make check &` (or any
+# background job of a shell without job control) ignores HUP, INT and
+# QUIT, which the tests of signal forwarding and of inherited dispositions
+# must not inherit.
 define cli_bats_run
 	@mkdir -p $(BUILD)/results
 	@echo "--- bats $(1)$(if $(2), ($(2)))"
-	@rc=0; env $(2) PIDSHIM=$(abspath $(CLI_BIN)) PIDSHIM_BUILD=$(abspath $(BUILD)) \
+	@rc=0; env --default-signal $(2) PIDSHIM=$(abspath $(CLI_BIN)) PIDSHIM_BUILD=$(abspath $(BUILD)) \
 		BATS_TEST_TIMEOUT=$(BATS_TEST_TIMEOUT) \
 		$(BATS) --tap $(if $(BATS_FILTER),--filter '$(BATS_FILTER)') $(3) \
 		> $(BUILD)/results/$(1).tap 2>&1 || rc=$$?; \
