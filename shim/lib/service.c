@@ -592,7 +592,9 @@ static void pump_locked(void)
 
 HIDDEN void svc_pump(void)
 {
-	if (svc.mech != PIDSHIM_MECHANISM_SIGNALFD)
+	/* Unlocked: a switch to the thread mechanism meanwhile only costs a
+	 * look that pump_locked turns down. */
+	if (__atomic_load_n(&svc.mech, __ATOMIC_RELAXED) != PIDSHIM_MECHANISM_SIGNALFD)
 		return;
 	pthread_mutex_lock(&svc.lock);
 	pump_locked();
