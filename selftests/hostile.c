@@ -1071,6 +1071,46 @@ PS_TEST(hostile, two_threads_waiting_on_one_handle_exactly_one_gets_the_status)
 	}
 }
 
+/*
+ * The thread mechanism ends a wait left sleeping when its handle was
+ * settled elsewhere (here: the other thread reaped) with a kick child
+ * (service.c).  That child is the library's: it must be reaped whoever
+ * ends last, also when nothing is tracked afterwards and the library's
+ * threads end, or the program finds a zombie it never made.
+ */
+PS_TEST(hostile, threads_waiting_on_one_handle_leave_no_child_behind)
+{
+	for (int i = 0; i < 6; i++) {
+		struct ps_bg_wait w[3] = { 0 };
+		pthread_t t[3];
+		int n = 2 + i % 2, j;
+
+		ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 3));
+		for (j = 0; j < n; j++) {
+			w[j].h = self->h;
+			ASSERT_EQ(0, pthread_create(&t[j], NULL, ps_bg_wait_fn, &w[j]));
+		}
+		ps_sleep_ms(20);
+		ps_close(&self->release);
+		for (j = 0; j < n; j++)
+			pthread_join(t[j], NULL);
+		pidshim_close(self->h);
+		self->h = NULL;
+		/* Longer than the library's threads stay idle (service.c). */
+		for (j = 0; j < 100 * ps_slow() && !ps_no_children_at_all(); j++)
+			ps_sleep_ms(10);
+		ASSERT_TRUE(ps_no_children_at_all())
+		{
+			siginfo_t si = { 0 };
+
+			waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL);
+			TH_LOG("round %d, %d waiters: child %d (state %c) left 1 s after the waits",
+			       i, n, (int)si.si_pid,
+			       si.si_pid && ps_proc_state(si.si_pid) ? ps_proc_state(si.si_pid) : '-');
+		}
+	}
+}
+
 /* ---- a thread id ------------------------------------------------------------ */
 
 static void *park(void *arg)

@@ -535,6 +535,16 @@ static inline bool ps_no_children(void)
 	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD;
 }
 
+/* No child of any kind either: __WALL also sees clone children that
+ * send no signal at exit (the library's kick child, service.c). */
+static inline bool ps_no_children_at_all(void)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 && errno == ECHILD;
+}
+
 /* The pid of a zombie child of ours, 0 if there is none (nothing reaped). */
 static inline pid_t ps_zombie_child(void)
 {

@@ -241,6 +241,32 @@ int count_fds_nofd(void)
 	return n;
 }
 
+/* Field 38 of /proc/PID/stat: the signal its parent gets at its exit
+ * (0 for a clone child such as the library's kick child), or -1. */
+static int exit_signal_of(pid_t pid)
+{
+	char path[64], buf[1024], *p, *save = NULL;
+	ssize_t len;
+	int fd, field = 2;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = 0;
+	p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	for (p = strtok_r(p + 1, " ", &save); p; p = strtok_r(NULL, " ", &save))
+		if (++field == 38)
+			return atoi(p);
+	return -1;
+}
+
 static bool show_one(pid_t pid, char state, void *arg)
 {
 	char path[64], cmd[256] = "";
@@ -259,7 +285,7 @@ static bool show_one(pid_t pid, char state, void *arg)
 		if (len > 0)
 			cmd[len] = 0;
 	}
-	tap_diag("child %d state %c: %s", pid, state, cmd);
+	tap_diag("child %d state %c, exit signal %d: %s", pid, state, exit_signal_of(pid), cmd);
 	return true;
 }
 

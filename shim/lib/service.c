@@ -792,9 +792,11 @@ static void nap_ms(int ms)
 	nap_us(ms * 1000L);
 }
 
+/* The ticker's work: handles to watch, or a kick child to reap (the
+ * thread that ended a kicked wait last may not have been able to). */
 static bool nothing_live(void)
 {
-	return !fallback_needs_threads();
+	return !fallback_needs_threads() && svc.kick <= 0;
 }
 
 static void watcher_cancelled(void *arg)
@@ -1107,11 +1109,16 @@ static bool direct_works_locked(void)
 	return svc.kick_ok > 0;
 }
 
-/* No direct wait sleeps any more: if handles are left to watch, the
- * watcher is needed now. */
+/* A direct wait ended.  The last one reaps the kick child: a thread
+ * that already left waitid when the kick came never sees its zombie, and
+ * the library's threads may end before their next look.  If handles are
+ * left to watch, the watcher is needed now. */
 static void direct_done_locked(void)
 {
-	if (!svc.direct && svc.watcher_idle && fallback_needs_threads())
+	if (svc.direct)
+		return;
+	reap_kick_locked(0);
+	if (svc.watcher_idle && fallback_needs_threads())
 		pthread_cond_signal(&svc.work);
 }
 
