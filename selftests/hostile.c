@@ -1104,9 +1104,12 @@ PS_TEST(hostile, threads_waiting_on_one_handle_leave_no_child_behind)
 			siginfo_t si = { 0 };
 
 			waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL);
-			TH_LOG("round %d, %d waiters: child %d (state %c) left 1 s after the waits",
+			TH_LOG("round %d, %d waiters: child %d (state %c) left 1 s after "
+			       "the waits",
 			       i, n, (int)si.si_pid,
-			       si.si_pid && ps_proc_state(si.si_pid) ? ps_proc_state(si.si_pid) : '-');
+			       si.si_pid && ps_proc_state(si.si_pid)
+				       ? ps_proc_state(si.si_pid)
+				       : '-');
 		}
 	}
 }

@@ -542,7 +542,8 @@ static inline bool ps_no_children_at_all(void)
 	siginfo_t si;
 
 	memset(&si, 0, sizeof(si));
-	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 && errno == ECHILD;
+	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 &&
+	       errno == ECHILD;
 }
 
 /* The pid of a zombie child of ours, 0 if there is none (nothing reaped). */

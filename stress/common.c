@@ -285,7 +285,8 @@ static bool show_one(pid_t pid, char state, void *arg)
 		if (len > 0)
 			cmd[len] = 0;
 	}
-	tap_diag("child %d state %c, exit signal %d: %s", pid, state, exit_signal_of(pid), cmd);
+	tap_diag("child %d state %c, exit signal %d: %s", pid, state, exit_signal_of(pid),
+		 cmd);
 	return true;
 }
 
@@ -365,11 +366,14 @@ const char *backend_needs(void)
 {
 	switch (forced_backend()) {
 	case PIDSHIM_BACKEND_PIDFD:
-		return "backend pidfd needs pidfd_open and waitid(P_PIDFD) (Linux 5.4), which this kernel lacks";
+		return "backend pidfd needs pidfd_open and waitid(P_PIDFD) (Linux 5.4), "
+		       "which this kernel lacks";
 	case PIDSHIM_BACKEND_PIDFD_POLL:
-		return "backend pidfd-poll needs pidfd_open (Linux 5.3), which this kernel lacks";
+		return "backend pidfd-poll needs pidfd_open (Linux 5.3), which this "
+		       "kernel lacks";
 	default:
-		return "backend signalfd needs signalfd (Linux 2.6.22), which this kernel lacks";
+		return "backend signalfd needs signalfd (Linux 2.6.22), which this "
+		       "kernel lacks";
 	}
 }
 
@@ -382,7 +386,8 @@ int require_backend(void)
 		exit(0);
 	}
 	if (got < 0)
-		die("pidshim_backend() = %d (%s) with PIDSHIM_BACKEND=%s", got, strerror(-got),
+		die("pidshim_backend() = %d (%s) with PIDSHIM_BACKEND=%s", got,
+		    strerror(-got),
 		    getenv("PIDSHIM_BACKEND") ? getenv("PIDSHIM_BACKEND") : "");
 	if (want && got != want)
 		die("forced backend %d but the library runs %d", want, got);
