@@ -680,7 +680,9 @@ PS_TEST(hostile, fd_and_set_report_a_child_other_code_reaped_first)
  * of the program's keeps running, so nothing else would wake it.  It
  * still returns, -ECHILD or the true status, within a second.
  */
-PS_TEST(hostile, blocking_wait_returns_when_other_code_reaps_first)
+static void blocking_wait_other_reaps(struct __test_metadata *_metadata,
+				      FIXTURE_DATA(hostile) * self,
+				      const FIXTURE_VARIANT(hostile) * variant, bool in_set)
 {
 	int rounds = ps_scaled(10) < 3 ? 3 : ps_scaled(10), late = 0, brel = -1;
 
@@ -689,6 +691,8 @@ PS_TEST(hostile, blocking_wait_returns_when_other_code_reaps_first)
 	 * take the zombie while the wait is still in the kernel. */
 	install_reaper(variant->sigchld);
 	for (int i = 0; i < rounds; i++) {
+		struct pidshim_set *s = NULL;
+		struct pidshim *ready = NULL;
 		struct pidshim_exit ex;
 		int64_t t0, dt;
 		int r;
@@ -700,24 +704,47 @@ PS_TEST(hostile, blocking_wait_returns_when_other_code_reaps_first)
 		ASSERT_EQ(0, ps_spawn_helper(&self->h, -1, -1, "sleep", "30", "4", NULL));
 		t0 = ps_now_ms();
 		memset(&ex, 0, sizeof(ex));
-		r = pidshim_wait(self->h, &ex);
+		if (in_set) {
+			ASSERT_EQ(0, pidshim_set_new(&s));
+			ASSERT_EQ(0, pidshim_set_add(s, self->h));
+			r = pidshim_set_wait(s, -1, &ready);
+			EXPECT_EQ(0, r);
+			EXPECT_EQ(self->h, ready);
+		}
 		dt = ps_now_ms() - t0;
+		r = pidshim_wait(self->h, &ex);
+		if (!in_set)
+			dt = ps_now_ms() - t0;
 		EXPECT_TRUE(r == -ECHILD || (r == 0 && ex.info.si_status == 4 &&
 					     ex.info.si_pid == pidshim_pid(self->h)))
 		{
 			TH_LOG("round %d: wait: %s", i, describe(r, &ex));
 		}
 		if (dt > 30 + 1000 * ps_slow() + 200) {
-			TH_LOG("round %d: wait returned %lld ms after the spawn", i,
-			       (long long)dt);
+			TH_LOG("round %d: %s returned %lld ms after the spawn", i,
+			       in_set ? "set_wait" : "wait", (long long)dt);
 			late++;
 		}
+		pidshim_set_free(s);
 		pidshim_close(self->h);
 		self->h = NULL;
 	}
 	EXPECT_EQ(0, late);
 	close(brel);
 	remove_reaper();
+}
+
+PS_TEST(hostile, blocking_wait_returns_when_other_code_reaps_first)
+{
+	blocking_wait_other_reaps(_metadata, self, variant, false);
+}
+
+/* The same for a blocking pidshim_set_wait (which sleeps in waitid itself
+ * too under the thread mechanism, see svc_set_sleep): it reports the
+ * member within a second. */
+PS_TEST(hostile, blocking_set_wait_returns_when_other_code_reaps_first)
+{
+	blocking_wait_other_reaps(_metadata, self, variant, true);
 }
 
 /* ---- pthread_cancel -------------------------------------------------------- */
@@ -1112,6 +1139,63 @@ PS_TEST(hostile, threads_waiting_on_one_handle_leave_no_child_behind)
 				       : '-');
 		}
 	}
+}
+
+/*
+ * A thread blocked in pidshim_set_wait while another thread reaps the
+ * member with pidshim_wait: the set's wait ends (0 with that member, or
+ * -ECHILD once it is reaped) within a second, though no other child exits
+ * (a child of the program's keeps running).
+ */
+struct set_waiter {
+	struct pidshim_set *s;
+	struct pidshim *ready;
+	int ret;
+};
+
+static void *set_wait_fn(void *arg)
+{
+	struct set_waiter *w = arg;
+
+	w->ret = pidshim_set_wait(w->s, -1, &w->ready);
+	return NULL;
+}
+
+PS_TEST(hostile, set_wait_returns_when_another_thread_reaps_the_member)
+{
+	int rounds = ps_scaled(10) < 4 ? 4 : ps_scaled(10), brel = -1;
+
+	ASSERT_LT(0, ps_fork_blocker(&brel, 0));
+	for (int i = 0; i < rounds; i++) {
+		struct set_waiter w = { 0 };
+		struct pidshim_exit ex;
+		pthread_t t;
+		void *ret;
+
+		ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 5));
+		ASSERT_EQ(0, pidshim_set_new(&w.s));
+		ASSERT_EQ(0, pidshim_set_add(w.s, self->h));
+		ASSERT_EQ(0, pthread_create(&t, NULL, set_wait_fn, &w));
+		ps_sleep_ms(i % 2 ? 20 : 1);
+		ps_close(&self->release);
+		memset(&ex, 0, sizeof(ex));
+		EXPECT_EQ(0, pidshim_wait(self->h, &ex));
+		EXPECT_EQ(5, ex.info.si_status);
+		ASSERT_TRUE(timed_join(t, &ret, 1000 * ps_slow() + 500))
+		{
+			TH_LOG("round %d: set_wait still blocked 1.5 s after the member was reaped",
+			       i);
+		}
+		EXPECT_TRUE((w.ret == 0 && w.ready == self->h) || w.ret == -ECHILD)
+		{
+			TH_LOG("round %d: set_wait %d, ready %p (member %p)", i, w.ret,
+			       (void *)w.ready, (void *)self->h);
+		}
+		pidshim_set_free(w.s);
+		pidshim_close(self->h);
+		self->h = NULL;
+	}
+	close(brel);
 }
 
 /* ---- a thread id ------------------------------------------------------------ */

@@ -97,6 +97,11 @@ enum h_state {
 
 struct backend_ops;
 
+/* What the service knows of a set (set.c embeds it): under svc lock. */
+struct set_direct {
+	unsigned int sleepers; /* threads asleep in its direct wait */
+};
+
 struct pidshim {
 	pid_t pid;
 	pid_t creator;	  /* the process that made the handle (see fork_inert) */
@@ -112,6 +117,7 @@ struct pidshim {
 	bool fd_unhooked; /* ... left without its signalfd while in a set (svc lock) */
 	_Atomic bool fd_shown; /* pidshim_fd gave it, or a wait polls it */
 	unsigned int direct; /* fallback: threads asleep in its direct wait (svc lock) */
+	struct set_direct *dset; /* fallback: its set's, while a member (svc lock) */
 	unsigned int shard;  /* ... and the shard of its signalfd */
 	const struct backend_ops *ops;
 	_Atomic int state; /* enum h_state */
@@ -220,7 +226,9 @@ HIDDEN int svc_claim_locked(struct pidshim *h, struct pidshim_exit *e);
 HIDDEN bool svc_still_named_locked(struct pidshim *h);
 HIDDEN void svc_mark_gone(struct pidshim *h);
 HIDDEN bool svc_sigchld_mechanism(void);
-HIDDEN void svc_set_member(struct pidshim *h, bool member);
+HIDDEN void svc_set_member(struct pidshim *h, struct set_direct *d, bool quiet);
+HIDDEN bool svc_thread_mechanism(void);
+HIDDEN int svc_set_sleep(struct set_direct *d, int epfd, int cancel_state);
 HIDDEN void svc_fd_shown(struct pidshim *h);
 HIDDEN void svc_orphan_locked(struct pidshim *h);
 HIDDEN void svc_adopt_pidfd_orphan(struct pidshim *h);

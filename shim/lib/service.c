@@ -373,8 +373,9 @@ static void settle(struct pidshim *h, int state, const struct pidshim_exit *e)
 		return;
 	}
 	notify(h);
-	/* A thread asleep in a direct wait on h would sleep on. */
-	if (h->direct && state != H_ZOMBIE)
+	/* A thread asleep in a direct wait on h, or on its set, would sleep
+	 * on (a zombie it sees itself). */
+	if ((h->direct || (h->dset && h->dset->sleepers)) && state != H_ZOMBIE)
 		kick_locked();
 }
 
@@ -698,20 +699,25 @@ static void fd_hook_locked(struct pidshim *h)
 }
 
 /*
- * h joins a set (member) or leaves it.  Under the SIGCHLD mechanism a
- * member whose fd nobody polls on its own stops listening to SIGCHLD:
- * the set listens once for all (sigchld_set_fd), and every look at a
- * member marks its fd readable when its process ended, as before.
+ * h (fallback) joins the set whose direct wait d is (under the set's
+ * lock), or leaves it (d NULL): a settle of a member kicks a thread asleep
+ * in that set's direct wait.  Under the SIGCHLD mechanism a member whose
+ * fd nobody polls on its own (quiet) stops listening to SIGCHLD: the set
+ * listens once for all (sigchld_set_fd), and every look at a member marks
+ * its fd readable when its process ended, as before.
  */
-HIDDEN void svc_set_member(struct pidshim *h, bool member)
+HIDDEN void svc_set_member(struct pidshim *h, struct set_direct *d, bool quiet)
 {
-	if (!h->fd_epoll)
+	if (!fallback(h))
 		return;
 	pthread_mutex_lock(&svc.lock);
-	if (!member)
+	h->dset = d;
+	if (!h->fd_epoll) {
+		/* an eventfd: nothing to hook */
+	} else if (!d) {
 		fd_hook_locked(h);
-	else if (!atomic_load(&h->fd_shown) && !h->fd_unhooked &&
-		 svc.mech == PIDSHIM_MECHANISM_SIGNALFD && h->fd >= 0) {
+	} else if (quiet && !atomic_load(&h->fd_shown) && !h->fd_unhooked &&
+		   svc.mech == PIDSHIM_MECHANISM_SIGNALFD && h->fd >= 0) {
 		sigchld_unhook(h->fd, h->shard);
 		h->fd_unhooked = true;
 	}
@@ -999,6 +1005,9 @@ static void *ticker_main(void *arg)
  *   do), whose zombie ends every direct wait, and reaps it once none is
  *   asleep.  The ticker notices a process reaped elsewhere within
  *   TICK_MS, so such a wait still ends within a second.
+ * A blocking pidshim_set_wait sleeps the same way (svc_set_sleep): its
+ * members count as having a direct wait while a thread sleeps on their
+ * set (h->dset->sleepers).
  * Not taken (the wait sleeps in poll() on the handle's fd): with a
  * timeout, under the SIGCHLD mechanism, with SIGCHLD ignored, where a
  * kick cannot be made (seccomp, emulators), and for the rest of a wait
@@ -1011,7 +1020,9 @@ static bool direct_on(pid_t pid)
 	if (!svc.direct)
 		return false;
 	for (struct pidshim *x = bucket_head(pid); x; x = x->hnext)
-		if (x->pid == pid && x->direct)
+		if (x->pid == pid &&
+		    (x->direct || (x->dset && x->dset->sleepers &&
+				   atomic_load(&x->state) == H_RUNNING)))
 			return true;
 	return false;
 }
@@ -1202,6 +1213,98 @@ HIDDEN int svc_wait_direct(struct pidshim *h, struct pidshim_exit *e, int cancel
 		}
 	}
 	direct_done_locked();
+	pthread_mutex_unlock(&svc.lock);
+	return r;
+}
+
+/* Is the fallback's mechanism the thread?  Unlocked: a stale answer only
+ * costs set_wait one call that svc_set_sleep turns down. */
+HIDDEN bool svc_thread_mechanism(void)
+{
+	return __atomic_load_n(&svc.mech, __ATOMIC_RELAXED) == PIDSHIM_MECHANISM_THREAD;
+}
+
+static void set_sleep_cancelled(void *arg)
+{
+	struct set_direct *d = arg;
+
+	pthread_mutex_lock(&svc.lock);
+	d->sleepers--;
+	svc.direct--;
+	direct_done_locked();
+	pthread_mutex_unlock(&svc.lock);
+}
+
+/*
+ * One sleep of a blocking pidshim_set_wait in waitid itself (fallback,
+ * thread mechanism), by the rules of the direct wait above: the exit of a
+ * member wakes the waiting thread, which reaps it for its owner (the
+ * member's fd turns readable), with no hand-off through the watcher.  A
+ * member settled by anyone else kicks.  The caller's epoll over the
+ * members' fds (epfd) is asked once more after the thread counts as
+ * asleep, so that a member settled just before is not slept past.
+ * Returns 0 when the caller should look at the epoll again, -EAGAIN when
+ * it must wait on it instead (a zombie or a stop lingers in front of the
+ * others, no child is left, or direct waits cannot be made here).
+ */
+HIDDEN int svc_set_sleep(struct set_direct *d, int epfd, int cancel_state)
+{
+	struct epoll_event ev;
+	siginfo_t si;
+	int r;
+
+	if (sigchld_ignored())
+		return -EAGAIN;
+	pthread_mutex_lock(&svc.lock);
+	if (!direct_works_locked()) {
+		pthread_mutex_unlock(&svc.lock);
+		return -EAGAIN;
+	}
+	if (svc.kick > 0) {
+		reap_kick_locked(0);
+		if (svc.kick > 0) { /* another direct wait is waking */
+			pthread_mutex_unlock(&svc.lock);
+			nap_ms(1);
+			return 0;
+		}
+	}
+	d->sleepers++;
+	svc.direct++;
+	svc.direct_at = now_ms();
+	pthread_mutex_unlock(&svc.lock);
+	if (epoll_wait(epfd, &ev, 1, 0) != 0) {
+		r = 0; /* ready (or the fd is gone: the caller's epoll says) */
+		memset(&si, 0, sizeof(si));
+	} else {
+		memset(&si, 0, sizeof(si));
+		pthread_cleanup_push(set_sleep_cancelled, d);
+		if (cancel_state == PTHREAD_CANCEL_ENABLE)
+			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+		r = waitid(P_ALL, 0, &si, WEXITED | WNOWAIT | __WALL) < 0 ? -errno : 0;
+		if (cancel_state == PTHREAD_CANCEL_ENABLE)
+			pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		pthread_cleanup_pop(0);
+	}
+	pthread_mutex_lock(&svc.lock);
+	d->sleepers--;
+	svc.direct--;
+	if (r == -ECHILD) {
+		sweep_locked(); /* no child left at all */
+		r = -EAGAIN;
+	} else if (r < 0 || si.si_pid == 0) {
+		r = 0; /* EINTR, or woken for nothing: look again */
+	} else if (si.si_pid == svc.kick) {
+		r = 0;
+	} else if (!si_is_exit(&si)) {
+		r = -EAGAIN; /* a stop for this process as a tracer */
+	} else {
+		/* A member's (reaped for its owner now), another handle's
+		 * (reaped for it, or left to its own direct wait), or one
+		 * the program has to reap. */
+		defer_to_direct_locked(si.si_pid);
+		r = zombie_lingers_locked(si.si_pid) ? -EAGAIN : 0;
+	}
+	direct_done_locked(); /* the last one out reaps the kick child */
 	pthread_mutex_unlock(&svc.lock);
 	return r;
 }

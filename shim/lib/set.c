@@ -23,6 +23,13 @@
  * (svc_set_member): an exit wakes the set once, set_wait looks (svc_pump),
  * and the look marks the member's fd readable.
  *
+ * A blocking set_wait on the fallback's thread mechanism sleeps in
+ * waitid(P_ALL) itself between two looks at the epoll (svc_set_sleep), as
+ * a blocking pidshim_wait does: a member's exit wakes this thread, whose
+ * look reaps it for its owner and makes its fd readable; a member settled
+ * by anyone else kicks it awake.  The service knows a member's set by its
+ * struct set_direct (h->dset, under the service lock), never by the set.
+ *
  * A set inherited through fork() is inert in the child (the epoll is the
  * parent's open file description): set_wait gives -ECHILD, add and remove
  * -ECHILD, and free only closes the child's copy of the fd.
@@ -49,6 +56,7 @@ struct pidshim_set {
 	uint32_t gen;
 	uint32_t armed; /* members still registered in the epoll */
 	uint64_t seq;
+	struct set_direct dw; /* fallback: its direct wait (service.c) */
 };
 
 static uint64_t ev_data(const struct pidshim *h)
@@ -184,10 +192,11 @@ static int set_add(struct pidshim_set *s, struct pidshim *h)
 	s->members[h->set_idx] = h;
 	s->n++;
 	h->set = s;
+	/* Under the set's lock: a remove in another thread cannot come
+	 * between (the service must never keep a freed set's address). */
+	svc_set_member(h, &s->dw, quiet);
 out:
 	pthread_mutex_unlock(&s->lock);
-	if (quiet)
-		svc_set_member(h, true);
 	return r;
 }
 
@@ -207,8 +216,8 @@ static int set_remove(struct pidshim_set *s, struct pidshim *h)
 	s->free_slots[s->nfree++] = h->set_idx;
 	s->n--;
 	h->set = NULL;
+	svc_set_member(h, NULL, false);
 	pthread_mutex_unlock(&s->lock);
-	svc_set_member(h, false);
 	return 0;
 }
 
@@ -277,7 +286,10 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 {
 	struct epoll_event ev[MAX_EVENTS];
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-	bool look_again = false;
+	/* Blocking, on the fallback's thread mechanism: sleep in waitid
+	 * itself (svc_set_sleep), as a blocking pidshim_wait does, so that
+	 * a member's exit wakes this thread, not the watcher first. */
+	bool look_again = false, direct = timeout_ms < 0 && svc_thread_mechanism();
 
 	for (;;) {
 		struct pidshim *h;
@@ -292,7 +304,7 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 		if (cancel_state == PTHREAD_CANCEL_ENABLE)
 			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
 		n = epoll_wait(s->epfd, ev, MAX_EVENTS,
-			       look_again ? 0 : deadline_remaining(deadline, timeout_ms));
+			       look_again || direct ? 0 : deadline_remaining(deadline, timeout_ms));
 		if (n < 0)
 			n = errno == EINTR ? 0 : -errno;
 		if (cancel_state == PTHREAD_CANCEL_ENABLE)
@@ -319,6 +331,11 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 		look_again = heard;
 		if (look_again)
 			continue;
+		if (direct) {
+			if (svc_set_sleep(&s->dw, s->epfd, cancel_state) == -EAGAIN)
+				direct = false; /* the rest of this wait in epoll_wait */
+			continue;
+		}
 		if (timeout_ms >= 0 && deadline_remaining(deadline, timeout_ms) == 0)
 			return -ETIMEDOUT;
 	}
@@ -355,7 +372,7 @@ PIDSHIM_API void pidshim_set_free(struct pidshim_set *s)
 		s->members[i]->set = NULL;
 		s->members[i]->set_armed = false;
 		if (!fork_inert(s->creator))
-			svc_set_member(s->members[i], false);
+			svc_set_member(s->members[i], NULL, false);
 	}
 	if (s->sigfd >= 0)
 		close(s->sigfd);
