@@ -682,7 +682,8 @@ PS_TEST(hostile, fd_and_set_report_a_child_other_code_reaped_first)
  */
 static void blocking_wait_other_reaps(struct __test_metadata *_metadata,
 				      FIXTURE_DATA(hostile) * self,
-				      const FIXTURE_VARIANT(hostile) * variant, bool in_set)
+				      const FIXTURE_VARIANT(hostile) * variant,
+				      bool in_set)
 {
 	int rounds = ps_scaled(10) < 3 ? 3 : ps_scaled(10), late = 0, brel = -1;
 
@@ -1145,7 +1146,9 @@ PS_TEST(hostile, threads_waiting_on_one_handle_leave_no_child_behind)
  * A thread blocked in pidshim_set_wait while another thread reaps the
  * member with pidshim_wait: the set's wait ends (0 with that member, or
  * -ECHILD once it is reaped) within a second, though no other child exits
- * (a child of the program's keeps running).
+ * (a child of the program's keeps running).  Every third round the member
+ * is removed from the set while it runs: -ECHILD, as waitpid(-1) gives
+ * when the last child is gone.
  */
 struct set_waiter {
 	struct pidshim_set *s;
@@ -1177,14 +1180,26 @@ PS_TEST(hostile, set_wait_returns_when_another_thread_reaps_the_member)
 		ASSERT_EQ(0, pidshim_set_add(w.s, self->h));
 		ASSERT_EQ(0, pthread_create(&t, NULL, set_wait_fn, &w));
 		ps_sleep_ms(i % 2 ? 20 : 1);
-		ps_close(&self->release);
+		if (i % 3 == 2) {
+			EXPECT_EQ(0, pidshim_set_remove(w.s, self->h));
+		} else {
+			ps_close(&self->release);
+		}
 		memset(&ex, 0, sizeof(ex));
-		EXPECT_EQ(0, pidshim_wait(self->h, &ex));
-		EXPECT_EQ(5, ex.info.si_status);
+		if (i % 3 != 2) {
+			EXPECT_EQ(0, pidshim_wait(self->h, &ex));
+			EXPECT_EQ(5, ex.info.si_status);
+		}
 		ASSERT_TRUE(timed_join(t, &ret, 1000 * ps_slow() + 500))
 		{
-			TH_LOG("round %d: set_wait still blocked 1.5 s after the member was reaped",
-			       i);
+			TH_LOG("round %d: set_wait still blocked 1.5 s after the member "
+			       "%s",
+			       i, i % 3 == 2 ? "left the set" : "was reaped");
+		}
+		if (i % 3 == 2) {
+			EXPECT_EQ(-ECHILD, w.ret);
+			ps_close(&self->release);
+			EXPECT_EQ(0, pidshim_wait(self->h, &ex));
 		}
 		EXPECT_TRUE((w.ret == 0 && w.ready == self->h) || w.ret == -ECHILD)
 		{

@@ -322,7 +322,8 @@ PIDSHIM_API void pidshim_close(struct pidshim *h);
 PIDSHIM_API int pidshim_exit_status(const struct pidshim_exit *e);
 
 /*
- * pidshim_set_new - a set of handles to wait on many processes at once.
+ * pidshim_set_new - a set of handles to wait on many processes at once
+ * (an epoll fd and an eventfd in it).
  * Returns 0 and sets *ret, or -EINVAL (ret NULL), -EMFILE, -ENFILE, -ENOMEM.
  */
 PIDSHIM_API int pidshim_set_new(struct pidshim_set **ret);
@@ -358,8 +359,10 @@ PIDSHIM_API int pidshim_set_fd(const struct pidshim_set *s);
  * cancellation point.
  * Returns 0, or
  *   -ETIMEDOUT  nothing exited in time
- *   -ECHILD     the set has no member that could still be reported, or
- *               it was inherited through fork()
+ *   -ECHILD     the set has no member that could still be reported (also
+ *               when the last one left while the call waited: another
+ *               thread reaped, removed or closed it), or it was inherited
+ *               through fork()
  *   -EINVAL     s or ready NULL
  */
 PIDSHIM_API int pidshim_set_wait(struct pidshim_set *s, int timeout_ms,

@@ -118,7 +118,7 @@ struct pidshim {
 	_Atomic bool fd_shown; /* pidshim_fd gave it, or a wait polls it */
 	unsigned int direct; /* fallback: threads asleep in its direct wait (svc lock) */
 	struct set_direct *dset; /* fallback: its set's, while a member (svc lock) */
-	unsigned int shard;  /* ... and the shard of its signalfd */
+	unsigned int shard;	 /* ... and the shard of its signalfd */
 	const struct backend_ops *ops;
 	_Atomic int state; /* enum h_state */
 
@@ -229,6 +229,7 @@ HIDDEN bool svc_sigchld_mechanism(void);
 HIDDEN void svc_set_member(struct pidshim *h, struct set_direct *d, bool quiet);
 HIDDEN bool svc_thread_mechanism(void);
 HIDDEN int svc_set_sleep(struct set_direct *d, int epfd, int cancel_state);
+HIDDEN void svc_set_wake(struct set_direct *d);
 HIDDEN void svc_fd_shown(struct pidshim *h);
 HIDDEN void svc_orphan_locked(struct pidshim *h);
 HIDDEN void svc_adopt_pidfd_orphan(struct pidshim *h);

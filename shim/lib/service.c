@@ -1020,9 +1020,8 @@ static bool direct_on(pid_t pid)
 	if (!svc.direct)
 		return false;
 	for (struct pidshim *x = bucket_head(pid); x; x = x->hnext)
-		if (x->pid == pid &&
-		    (x->direct || (x->dset && x->dset->sleepers &&
-				   atomic_load(&x->state) == H_RUNNING)))
+		if (x->pid == pid && (x->direct || (x->dset && x->dset->sleepers &&
+						    atomic_load(&x->state) == H_RUNNING)))
 			return true;
 	return false;
 }
@@ -1222,6 +1221,16 @@ HIDDEN int svc_wait_direct(struct pidshim *h, struct pidshim_exit *e, int cancel
 HIDDEN bool svc_thread_mechanism(void)
 {
 	return __atomic_load_n(&svc.mech, __ATOMIC_RELAXED) == PIDSHIM_MECHANISM_THREAD;
+}
+
+/* The set of d has nothing left to report (set.c): a thread asleep in
+ * its direct wait must return now; the kick child's zombie ends it. */
+HIDDEN void svc_set_wake(struct set_direct *d)
+{
+	pthread_mutex_lock(&svc.lock);
+	if (d->sleepers)
+		kick_locked();
+	pthread_mutex_unlock(&svc.lock);
 }
 
 static void set_sleep_cancelled(void *arg)

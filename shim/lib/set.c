@@ -37,15 +37,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 #include "internal.h"
 
 #define MAX_EVENTS 64
-#define SET_SIGNAL UINT64_MAX /* never a member's ev_data: no slot is ~0 */
+#define SET_SIGNAL UINT64_MAX	    /* never a member's ev_data: no slot is ~0 */
+#define SET_WAKE   (UINT64_MAX - 1) /* nor ~0 - 1 */
 
 struct pidshim_set {
 	int epfd;
-	int sigfd; /* SIGCHLD mechanism: the set's signalfd, or -1 */
+	int sigfd;  /* SIGCHLD mechanism: the set's signalfd, or -1 */
+	int wakefd; /* an eventfd in the epoll: ends the waits (see set_wake_locked) */
 	pid_t creator;
 	pthread_mutex_t lock;
 	struct pidshim **members; /* by slot; NULL for a free slot */
@@ -56,6 +59,8 @@ struct pidshim_set {
 	uint32_t gen;
 	uint32_t armed; /* members still registered in the epoll */
 	uint64_t seq;
+	unsigned int waiters; /* threads inside set_wait */
+	bool woken;	      /* wakefd written, not read yet */
 	struct set_direct dw; /* fallback: its direct wait (service.c) */
 };
 
@@ -64,26 +69,34 @@ static uint64_t ev_data(const struct pidshim *h)
 	return (uint64_t)h->set_gen << 32 | h->set_idx;
 }
 
+static int new_fd(int fd)
+{
+	return fd < 0 ? -errno : fd_move_above_stdio(fd);
+}
+
 static int set_new(struct pidshim_set **ret)
 {
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = SET_WAKE };
 	struct pidshim_set *s;
-	int fd;
+	int fd, wfd;
 
 	if (!ret)
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	fd = epoll_create1(EPOLL_CLOEXEC);
-	if (fd >= 0)
-		fd = fd_move_above_stdio(fd);
-	else
-		fd = -errno;
-	if (fd < 0) {
+	fd = new_fd(epoll_create1(EPOLL_CLOEXEC));
+	wfd = fd < 0 ? fd : new_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (wfd >= 0 && epoll_ctl(fd, EPOLL_CTL_ADD, wfd, &ev) < 0)
+		wfd = -errno;
+	if (wfd < 0) {
+		if (fd >= 0)
+			close(fd);
 		free(s);
-		return fd;
+		return wfd;
 	}
 	s->epfd = fd;
+	s->wakefd = wfd;
 	s->sigfd = -1;
 	s->creator = self_pid();
 	pthread_mutex_init(&s->lock, NULL);
@@ -96,13 +109,43 @@ PIDSHIM_API int pidshim_set_fd(const struct pidshim_set *s)
 	return s ? s->epfd : -EINVAL;
 }
 
+/*
+ * The last member that could be reported left (reaped by another thread,
+ * removed, closed) while threads wait on the set: they must give -ECHILD
+ * now, as waitpid(-1) does when another thread reaped the last child.
+ * Nothing else would end an epoll_wait (or a direct sleep in waitid).
+ * The eventfd stays readable while the set is empty, so that every
+ * waiter sees it; the last one to leave reads it.
+ */
+static void set_wake_locked(struct pidshim_set *s)
+{
+	uint64_t one = 1;
+
+	if (!s->woken) {
+		s->woken = true;
+		(void)!write(s->wakefd, &one, sizeof(one));
+	}
+	svc_set_wake(&s->dw);
+}
+
+static void set_unwake_locked(struct pidshim_set *s)
+{
+	uint64_t v;
+
+	if (s->woken) {
+		s->woken = false;
+		(void)!read(s->wakefd, &v, sizeof(v));
+	}
+}
+
 static void disarm_locked(struct pidshim_set *s, struct pidshim *h)
 {
 	if (!h->set_armed)
 		return;
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, h->fd, NULL);
 	h->set_armed = false;
-	s->armed--;
+	if (--s->armed == 0 && s->waiters)
+		set_wake_locked(s);
 }
 
 /* The set listens to SIGCHLD for its members (SIGCHLD mechanism). */
@@ -304,7 +347,9 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 		if (cancel_state == PTHREAD_CANCEL_ENABLE)
 			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
 		n = epoll_wait(s->epfd, ev, MAX_EVENTS,
-			       look_again || direct ? 0 : deadline_remaining(deadline, timeout_ms));
+			       look_again || direct
+				       ? 0
+				       : deadline_remaining(deadline, timeout_ms));
 		if (n < 0)
 			n = errno == EINTR ? 0 : -errno;
 		if (cancel_state == PTHREAD_CANCEL_ENABLE)
@@ -317,6 +362,12 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 			if (s->sigfd >= 0 && !svc_sigchld_mechanism())
 				set_deaf_locked(s);
 			h = pick_locked(s, ev, n);
+			/* A wake-up for an empty set that has members again:
+			 * read it, or epoll_wait would return at once from
+			 * now on (while empty it stays for the other waiters). */
+			for (int i = 0; i < n; i++)
+				if (ev[i].data.u64 == SET_WAKE && s->armed)
+					set_unwake_locked(s);
 			pthread_mutex_unlock(&s->lock);
 			if (h) {
 				*ready = h;
@@ -341,6 +392,17 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 	}
 }
 
+/* A thread leaves set_wait (returning, or cancelled in it). */
+static void set_wait_left(void *arg)
+{
+	struct pidshim_set *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	if (--s->waiters == 0)
+		set_unwake_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
 PIDSHIM_API int pidshim_set_wait(struct pidshim_set *s, int timeout_ms,
 				 struct pidshim **ready)
 {
@@ -351,7 +413,12 @@ PIDSHIM_API int pidshim_set_wait(struct pidshim_set *s, int timeout_ms,
 	if (fork_inert(s->creator))
 		return -ECHILD;
 	cs = cancel_off();
+	pthread_mutex_lock(&s->lock);
+	s->waiters++;
+	pthread_mutex_unlock(&s->lock);
+	pthread_cleanup_push(set_wait_left, s);
 	r = set_wait(s, timeout_ms, ready, cs);
+	pthread_cleanup_pop(1);
 	cancel_restore(cs);
 	return RC_FILTER(r, ETIMEDOUT, ECHILD, EINVAL);
 }
@@ -376,6 +443,7 @@ PIDSHIM_API void pidshim_set_free(struct pidshim_set *s)
 	}
 	if (s->sigfd >= 0)
 		close(s->sigfd);
+	close(s->wakefd);
 	close(s->epfd);
 	pthread_mutex_destroy(&s->lock);
 	free(s->members);
