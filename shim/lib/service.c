@@ -1132,38 +1132,64 @@ static void direct_done_locked(void)
 		pthread_cond_signal(&svc.work);
 }
 
+/* sleepers: the handle's h->direct, or its set's d->sleepers. */
 static void direct_cancelled(void *arg)
 {
-	struct pidshim *h = arg;
+	unsigned int *sleepers = arg;
 
 	pthread_mutex_lock(&svc.lock);
-	h->direct--;
+	--*sleepers;
 	svc.direct--;
 	direct_done_locked();
 	pthread_mutex_unlock(&svc.lock);
 }
 
-/* The sleep: waitid as the caller's cancellation point. */
-static int waitid_direct(struct pidshim *h, siginfo_t *si, int cancel_state)
+/*
+ * The sleep, counted in *sleepers while it lasts: waitid as the caller's
+ * cancellation point.  A set's (epfd >= 0) first asks its epoll once
+ * more: a member settled before this thread counted as asleep kicked
+ * nobody, but made its fd readable.  Called and returns with the lock.
+ */
+static int waitid_direct(unsigned int *sleepers, int epfd, siginfo_t *si,
+			 int cancel_state)
 {
-	int r;
+	struct epoll_event ev;
+	int r = 0;
 
-	h->direct++;
+	++*sleepers;
 	svc.direct++;
 	svc.direct_at = now_ms();
 	pthread_mutex_unlock(&svc.lock);
 	memset(si, 0, sizeof(*si));
-	pthread_cleanup_push(direct_cancelled, h);
-	if (cancel_state == PTHREAD_CANCEL_ENABLE)
-		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-	r = waitid(P_ALL, 0, si, WEXITED | WNOWAIT | __WALL) < 0 ? -errno : 0;
-	if (cancel_state == PTHREAD_CANCEL_ENABLE)
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-	pthread_cleanup_pop(0);
+	if (epfd < 0 || epoll_wait(epfd, &ev, 1, 0) == 0) {
+		pthread_cleanup_push(direct_cancelled, sleepers);
+		if (cancel_state == PTHREAD_CANCEL_ENABLE)
+			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+		r = waitid(P_ALL, 0, si, WEXITED | WNOWAIT | __WALL) < 0 ? -errno : 0;
+		if (cancel_state == PTHREAD_CANCEL_ENABLE)
+			pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		pthread_cleanup_pop(0);
+	}
 	pthread_mutex_lock(&svc.lock);
-	h->direct--;
+	--*sleepers;
 	svc.direct--;
 	return r;
+}
+
+/* A kick child not reaped yet while another direct wait still sleeps
+ * (it is waking): true after a pause with the lock dropped, to look
+ * again; false when a direct wait may sleep now. */
+static bool kick_pending_locked(void)
+{
+	if (svc.kick <= 0)
+		return false;
+	reap_kick_locked(0);
+	if (svc.kick <= 0)
+		return false;
+	pthread_mutex_unlock(&svc.lock);
+	nap_ms(1);
+	pthread_mutex_lock(&svc.lock);
+	return true;
 }
 
 /*
@@ -1185,16 +1211,9 @@ HIDDEN int svc_wait_direct(struct pidshim *h, struct pidshim_exit *e, int cancel
 		r = svc_claim_locked(h, e);
 		if (r != -EAGAIN || !may || !direct_works_locked())
 			break;
-		if (svc.kick > 0) {
-			reap_kick_locked(0);
-			if (svc.kick > 0) { /* another direct wait is waking */
-				pthread_mutex_unlock(&svc.lock);
-				nap_ms(1);
-				pthread_mutex_lock(&svc.lock);
-				continue;
-			}
-		}
-		r = waitid_direct(h, &si, cancel_state);
+		if (kick_pending_locked())
+			continue;
+		r = waitid_direct(&h->direct, -1, &si, cancel_state);
 		if (r == -ECHILD) {
 			sweep_locked(); /* no child left at all */
 		} else if (r < 0 || si.si_pid == h->pid || si.si_pid == 0) {
@@ -1233,17 +1252,6 @@ HIDDEN void svc_set_wake(struct set_direct *d)
 	pthread_mutex_unlock(&svc.lock);
 }
 
-static void set_sleep_cancelled(void *arg)
-{
-	struct set_direct *d = arg;
-
-	pthread_mutex_lock(&svc.lock);
-	d->sleepers--;
-	svc.direct--;
-	direct_done_locked();
-	pthread_mutex_unlock(&svc.lock);
-}
-
 /*
  * One sleep of a blocking pidshim_set_wait in waitid itself (fallback,
  * thread mechanism), by the rules of the direct wait above: the exit of a
@@ -1258,7 +1266,6 @@ static void set_sleep_cancelled(void *arg)
  */
 HIDDEN int svc_set_sleep(struct set_direct *d, int epfd, int cancel_state)
 {
-	struct epoll_event ev;
 	siginfo_t si;
 	int r;
 
@@ -1269,34 +1276,12 @@ HIDDEN int svc_set_sleep(struct set_direct *d, int epfd, int cancel_state)
 		pthread_mutex_unlock(&svc.lock);
 		return -EAGAIN;
 	}
-	if (svc.kick > 0) {
-		reap_kick_locked(0);
-		if (svc.kick > 0) { /* another direct wait is waking */
-			pthread_mutex_unlock(&svc.lock);
-			nap_ms(1);
-			return 0;
-		}
+	if (kick_pending_locked()) {
+		pthread_mutex_unlock(&svc.lock);
+		return 0;
 	}
-	d->sleepers++;
-	svc.direct++;
-	svc.direct_at = now_ms();
-	pthread_mutex_unlock(&svc.lock);
-	if (epoll_wait(epfd, &ev, 1, 0) != 0) {
-		r = 0; /* ready (or the fd is gone: the caller's epoll says) */
-		memset(&si, 0, sizeof(si));
-	} else {
-		memset(&si, 0, sizeof(si));
-		pthread_cleanup_push(set_sleep_cancelled, d);
-		if (cancel_state == PTHREAD_CANCEL_ENABLE)
-			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-		r = waitid(P_ALL, 0, &si, WEXITED | WNOWAIT | __WALL) < 0 ? -errno : 0;
-		if (cancel_state == PTHREAD_CANCEL_ENABLE)
-			pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-		pthread_cleanup_pop(0);
-	}
-	pthread_mutex_lock(&svc.lock);
-	d->sleepers--;
-	svc.direct--;
+	/* si stays empty when the epoll had something: look again */
+	r = waitid_direct(&d->sleepers, epfd, &si, cancel_state);
 	if (r == -ECHILD) {
 		sweep_locked(); /* no child left at all */
 		r = -EAGAIN;
