@@ -300,16 +300,29 @@ def bench_b2(impls, raw, p, res):
 
 def bench_b3(impls, raw, p, res, outdir):
     ks = p.b3_k
-    cost = {}  # impl -> k -> [median latency of each rep]
+    cost = {i.name: {} for i in impls}  # impl -> k -> [median latency of each rep]
+    skipped = set()
+    # Each repetition is a process of its own (K idle children spawned
+    # anew), the implementations taking turns in a rotating order as in
+    # B1/B2: a repetition's ratio compares runs made seconds apart, not
+    # minutes (at K=4000 one implementation's cost moved 2x between runs
+    # made one after the other on a shared VM).
+    for k in ks:
+        log("bench: B3 K=%d" % k)
+        for rep in range(p.reps):
+            for i in impls[rep % len(impls):] + impls[:rep % len(impls)]:
+                if i.name in skipped:
+                    continue
+                lines, _ = run_json(i, ["lat", k, p.b3_trials, 1, p.delay_us, "loop"])
+                for l in lines:
+                    if l["b"] == "lat-skip":
+                        log("bench: B3 %s K=%d not run: %s" % (i.name, l["k"], l["reason"]))
+                        skipped.add(i.name)
+                by_k = lat_samples(lines)
+                if k in by_k:
+                    cost[i.name].setdefault(k, []).append(med(by_k[k][0]))
+        skipped.clear()
     for i in impls:
-        log("bench: B3 %s" % i.name)
-        lines, _ = run_json(i, ["lat", ",".join(map(str, ks)), p.b3_trials, p.reps,
-                                p.delay_us, "loop"])
-        by_k = lat_samples(lines)
-        for l in lines:
-            if l["b"] == "lat-skip":
-                log("bench: B3 %s K=%d not run: %s" % (i.name, l["k"], l["reason"]))
-        cost[i.name] = {k: [med(xs) for xs in by_k[k]] for k in ks if k in by_k}
         res["b3"][i.name] = {"k": {str(k): {"rep_median_ns": v, "summary": summary(v)}
                                    for k, v in cost[i.name].items()}}
     # Only the K every implementation could run (RLIMIT_NOFILE may cap it).
@@ -344,7 +357,8 @@ def bench_b3(impls, raw, p, res, outdir):
             "Exit-to-wake latency of one more child while K idle children are tracked "
             "(pidshim: all in one pidshim_set, waited with pidshim_set_wait; anchors: one "
             "watcher each in their loop; raw: waitid(P_PID) on the child, the K-independent "
-            "floor). Cell: median us over %d repetitions (each the median of %d exits), "
+            "floor). Cell: median us over %d repetitions (each the median of %d exits, in a "
+            "process of its own, the implementations taking turns), "
             "(ratio to raw at the same K). Growth = cost at K=%d / cost at K=%d, per "
             "repetition [min-max].\n\n" % (p.reps, p.b3_trials, k_hi, k_lo) +
             table(["implementation"] + ["K=%d" % k for k in ks] +
