@@ -63,6 +63,13 @@ HIDDEN int fd_move_above_stdio(int fd)
 	return nfd < 0 ? -errno : nfd;
 }
 
+/* What a call that makes an fd returned, as the library keeps it: the fd
+ * above stdio, or -errno. */
+HIDDEN int fd_new(int fd)
+{
+	return fd < 0 ? -errno : fd_move_above_stdio(fd);
+}
+
 /* ---- the error filter ---------------------------------------------- */
 
 HIDDEN int rc_filter(int r, const int *allowed)

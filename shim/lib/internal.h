@@ -275,6 +275,7 @@ HIDDEN int rc_filter(int r, const int *allowed);
 
 /* util */
 HIDDEN int fd_move_above_stdio(int fd);
+HIDDEN int fd_new(int fd);
 HIDDEN int64_t now_ms(void);
 HIDDEN int poll_one(int fd, int timeout_ms);
 HIDDEN int deadline_remaining(int64_t deadline, int timeout_ms);

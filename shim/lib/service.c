@@ -671,7 +671,7 @@ HIDDEN int svc_new_handle_fd(struct pidshim *h)
 		h->fd_epoll = r >= 0;
 	} else if (r > 0) {
 		r = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		r = r < 0 ? -errno : fd_move_above_stdio(r);
+		r = fd_new(r);
 	}
 	pthread_mutex_unlock(&svc.lock);
 	if (r >= 0)

@@ -69,11 +69,6 @@ static uint64_t ev_data(const struct pidshim *h)
 	return (uint64_t)h->set_gen << 32 | h->set_idx;
 }
 
-static int new_fd(int fd)
-{
-	return fd < 0 ? -errno : fd_move_above_stdio(fd);
-}
-
 static int set_new(struct pidshim_set **ret)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = SET_WAKE };
@@ -85,8 +80,8 @@ static int set_new(struct pidshim_set **ret)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	fd = new_fd(epoll_create1(EPOLL_CLOEXEC));
-	wfd = fd < 0 ? fd : new_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	fd = fd_new(epoll_create1(EPOLL_CLOEXEC));
+	wfd = fd < 0 ? fd : fd_new(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (wfd >= 0 && epoll_ctl(fd, EPOLL_CTL_ADD, wfd, &ev) < 0)
 		wfd = -errno;
 	if (wfd < 0) {

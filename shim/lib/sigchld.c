@@ -92,11 +92,6 @@ static bool sigchld_is_ours_to_read(void)
 	return all;
 }
 
-static int new_fd(int fd)
-{
-	return fd < 0 ? -errno : fd_move_above_stdio(fd);
-}
-
 /* The mechanism for a process whose fallback starts now. */
 HIDDEN int sigchld_decide(void)
 {
@@ -172,9 +167,9 @@ static int shard_open(struct shard *sh)
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
-	sh->sigfd = new_fd(signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC));
+	sh->sigfd = fd_new(signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC));
 	sh->readyfd =
-		new_fd(eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK)); /* always readable */
+		fd_new(eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK)); /* always readable */
 	if (sh->sigfd >= 0 && sh->readyfd >= 0)
 		return 0;
 	r = sh->sigfd < 0 ? sh->sigfd : sh->readyfd;
@@ -231,7 +226,7 @@ HIDDEN int sigchld_handle_fd(unsigned int *idx)
 
 	if (r < 0)
 		return r;
-	fd = new_fd(epoll_create1(EPOLL_CLOEXEC));
+	fd = fd_new(epoll_create1(EPOLL_CLOEXEC));
 	if (fd >= 0 && epoll_ctl(fd, EPOLL_CTL_ADD, shards[*idx]->sigfd, &ev) < 0) {
 		r = -errno;
 		close(fd);
@@ -281,7 +276,7 @@ HIDDEN int sigchld_set_fd(void)
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
-	return new_fd(signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC));
+	return fd_new(signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC));
 }
 
 /* A handle is freed (any thread, any lock): the last one closes the
