@@ -11,7 +11,9 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "pstest.h"
@@ -507,6 +509,53 @@ PS_TEST(set, free_leaves_member_handles_usable)
 		ASSERT_EQ(0, pidshim_wait(self->h[i], &ex));
 		EXPECT_EQ(10 + i, ex.info.si_status);
 	}
+}
+
+/*
+ * A set takes two fds (its epoll and the eventfd in it): with none or one
+ * free, set_new gives -EMFILE and leaves nothing open; with two it works.
+ */
+PS_TEST(set, new_needs_two_fds_and_leaks_none_when_short)
+{
+	struct pidshim_set *s = NULL;
+	struct rlimit saved, rl;
+	int held[128], n = 0, base, fd;
+
+	base = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, base);
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &saved));
+	rl = saved;
+	rl.rlim_cur = 64;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	while (n < 128 && (fd = fcntl(base, F_DUPFD_CLOEXEC, 0)) >= 0)
+		held[n++] = fd;
+	for (int spare = 0; spare <= 2; spare++) {
+		int back = 0;
+
+		for (int i = 0; i < spare; i++)
+			close(held[--n]);
+		s = NULL;
+		if (spare < 2) {
+			EXPECT_EQ(-EMFILE, pidshim_set_new(&s));
+			EXPECT_EQ(NULL, s);
+		} else {
+			EXPECT_EQ(0, pidshim_set_new(&s));
+			pidshim_set_free(s);
+		}
+		/* Every slot freed above is free again. */
+		while (n < 128 && (fd = fcntl(base, F_DUPFD_CLOEXEC, 0)) >= 0) {
+			held[n++] = fd;
+			back++;
+		}
+		EXPECT_EQ(spare, back)
+		{
+			TH_LOG("%d fd(s) free: %d free after set_new", spare, back);
+		}
+	}
+	while (n > 0)
+		close(held[--n]);
+	close(base);
+	setrlimit(RLIMIT_NOFILE, &saved);
 }
 
 PS_MAIN

@@ -273,6 +273,7 @@ struct set_waiter {
 	struct pidshim_set *s;
 	struct pidshim *ready;
 	int r;
+	int timeout_ms; /* 0: 20 s */
 	_Atomic bool done;
 };
 
@@ -280,7 +281,8 @@ static void *set_wait_fn(void *arg)
 {
 	struct set_waiter *w = arg;
 
-	w->r = pidshim_set_wait(w->s, 20000 * ps_slow(), &w->ready);
+	w->r = pidshim_set_wait(w->s, w->timeout_ms ? w->timeout_ms : 20000 * ps_slow(),
+				&w->ready);
 	atomic_store(&w->done, true);
 	return NULL;
 }
@@ -291,9 +293,10 @@ static void set_quiet(struct __test_metadata *_metadata, struct pidshim *h)
 	ps_sleep_ms(100);
 }
 
-PS_TEST(trace, set_reports_the_member_only_at_the_exit)
+static void set_at_exit(struct __test_metadata *_metadata, FIXTURE_DATA(trace) * self,
+			int timeout_ms)
 {
-	struct set_waiter w = { 0 };
+	struct set_waiter w = { .timeout_ms = timeout_ms };
 	struct pidshim_exit ex;
 	struct stops s;
 	pthread_t t;
@@ -311,6 +314,19 @@ PS_TEST(trace, set_reports_the_member_only_at_the_exit)
 	memset(&ex, 0, sizeof(ex));
 	expect_exit_42(_metadata, pidshim_wait(self->h, &ex), &ex, pidshim_pid(self->h));
 	pidshim_set_free(w.s);
+}
+
+PS_TEST(trace, set_reports_the_member_only_at_the_exit)
+{
+	set_at_exit(_metadata, self, 0);
+}
+
+/* Blocking: on the thread mechanism the set's thread sleeps in waitid
+ * itself, which reports every stop to it as the tracer; it must leave
+ * them all to the program's waitpid and still report the exit. */
+PS_TEST(trace, blocking_set_reports_the_member_only_at_the_exit)
+{
+	set_at_exit(_metadata, self, -1);
 }
 
 /*
