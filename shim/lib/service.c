@@ -54,10 +54,10 @@
  * how long the watcher then leaves a new handle to them. */
 #define DIRECT_RECENT_MS 1000
 #define DIRECT_LAG_MS	 10
-/* While one sleeps, the watcher still looks (sleeps in waitid until the
- * next exit) every PARK_MS: a thread that left its wait by longjmp() from
- * a signal handler is still counted, and must not leave the handles'
- * fds unwatched. */
+/* While one sleeps, the watcher still looks (once, without sleeping)
+ * every PARK_MS: a thread that left its wait by longjmp() from a signal
+ * handler is still counted, and must not leave the handles' fds
+ * unwatched. */
 #define PARK_MS 50
 /* After this long every direct wait has seen the kick child's zombie. */
 #define KICK_HOLD_MS 1000
@@ -93,6 +93,7 @@ struct service {
 	int mech;
 	unsigned int threads_seen; /* SIGCHLD mechanism: threads last looked at */
 	bool pump_lost;		   /* a signal named a tracked process that was gone */
+	bool walk_owed;		   /* the pump's waitid(P_ALL) was put off */
 	size_t fb_orphans;	   /* fallback handles closed while their process ran */
 	/* fallback, thread mechanism: direct waits (see svc_wait_direct) */
 	unsigned int direct; /* threads asleep in one */
@@ -560,14 +561,35 @@ static void signal_named_locked(pid_t pid)
  * signal named (O(1) each), and look at everything only when a zombie we
  * may not reap hides the rest, or a signal named a process that other
  * code had already reaped (its signal may have swallowed others').
+ *
+ * That waitid walks the kernel's list of our children, cold by then (no
+ * thread sleeps in it): about 0.5 ms at 4000.  With WALK_LATER_LIVE or
+ * more running children tracked, a pump whose signals named only exits
+ * puts it off (svc.walk_owed) and queues a SIGCHLD of its own
+ * (sigchld_owe): every fd of the mechanism turns readable, so the next
+ * pump, which nothing can sleep past, does it.  The exit just named is
+ * then reported without waiting for the walk, which lands before the
+ * program sleeps again, as the walk of a plain waitid(P_ALL) does.
  */
+#define WALK_LATER_LIVE 64
+
 static void pump_locked(void)
 {
+	bool owed = false;
+	int got;
+
 	if (svc.mech != PIDSHIM_MECHANISM_SIGNALFD)
 		return;
 	svc.pump_lost = false;
-	if (sigchld_drain(signal_named_locked) == 0)
+	got = sigchld_drain(signal_named_locked, &owed);
+	if (!got && !svc.walk_owed)
 		return;
+	if (!owed && !svc.walk_owed && !svc.pump_lost && svc.live >= WALK_LATER_LIVE) {
+		svc.walk_owed = true;
+		sigchld_owe();
+		return;
+	}
+	svc.walk_owed = false;
 	for (;;) {
 		siginfo_t si;
 		int r;
@@ -832,17 +854,25 @@ static int waitid_any_cancellable(siginfo_t *si)
 }
 
 /*
- * Must the watcher sleep in waitid now (else until when may it wait)?
- * Not while nothing is watched, nor under the thread mechanism while a
- * direct wait sleeps there: that thread wakes at every exit and takes
- * what is to be taken, and every other thread asleep in waitid makes the
- * kernel's wake-up of the one that matters slower (about 25 us per exit
- * on 2 vCPUs; bench/README.md).  A handle made while direct waits are in
- * use is left to them for up to DIRECT_LAG_MS (its fd turns readable at
- * most that much later), so that a program that spawns and waits
- * does not wake the watcher at each spawn.
+ * What the watcher does now: nothing (until *until), sleep in waitid, or
+ * one look without sleeping.  Nothing while nothing is watched.  Under
+ * the thread mechanism, it stays out of waitid while direct waits are in
+ * use (one sleeps, or one ended less than DIRECT_LAG_MS ago): such a wait
+ * wakes at every exit and takes what is to be taken, and every other
+ * thread asleep in waitid(P_ALL) is woken by the same exit and walks the
+ * kernel's child list too; on 2 vCPUs the two walks often share one CPU,
+ * and the wait that matters returns one walk later (about 250 us at 4000
+ * children; bench/README.md).  While one sleeps, the watcher still looks
+ * every PARK_MS without sleeping: a thread that left its wait by
+ * longjmp() from a signal handler is still counted, and must not leave
+ * the handles' fds unwatched.  So a handle whose exit no direct wait
+ * takes turns readable at most PARK_MS + DEFER_MS later, inside the
+ * 100 ms its fd has; a program that spawns and waits in a loop never
+ * wakes the watcher.
  */
-static bool watcher_needed(int64_t *until)
+enum watch_how { WATCH_NOT, WATCH_SLEEP, WATCH_LOOK };
+
+static enum watch_how watcher_needed(int64_t *until)
 {
 	int64_t now = now_ms();
 	bool recent = svc.mech == PIDSHIM_MECHANISM_THREAD &&
@@ -850,17 +880,22 @@ static bool watcher_needed(int64_t *until)
 
 	*until = now + (recent ? DIRECT_LAG_MS : 1000);
 	if (!fallback_needs_threads())
-		return false;
+		return WATCH_NOT;
 	if (svc.mech != PIDSHIM_MECHANISM_THREAD)
-		return true;
+		return WATCH_SLEEP;
 	if (svc.direct) {
 		if (!svc.park_end)
 			svc.park_end = now + PARK_MS;
-		if (*until > svc.park_end)
-			*until = svc.park_end;
-		return now >= svc.park_end;
+		if (now >= svc.park_end)
+			return WATCH_LOOK;
+		*until = svc.park_end;
+		return WATCH_NOT;
 	}
-	return now >= svc.lag_until;
+	if (now < svc.lag_until) {
+		*until = svc.lag_until;
+		return WATCH_NOT;
+	}
+	return WATCH_SLEEP;
 }
 
 static void watch(void)
@@ -870,28 +905,31 @@ static void watch(void)
 
 	pthread_mutex_lock(&svc.lock);
 	for (;;) {
+		enum watch_how how;
 		siginfo_t si;
+		bool look;
 		int r;
 
 		/* The ticker decides when an idle watcher ends.  Its own
 		 * condition: what wakes it does not wake the ticker. */
 		svc.watcher_idle = true;
-		while (!svc.watcher.stop && !watcher_needed(&until))
+		while (!svc.watcher.stop && (how = watcher_needed(&until)) == WATCH_NOT)
 			wait_until(&svc.work, until);
 		svc.watcher_idle = false;
 		if (svc.watcher.stop)
 			break;
 		svc.park_end = 0;
-		svc.in_waitid = !backoff;
+		look = backoff || how == WATCH_LOOK;
+		svc.in_waitid = !look;
 		pthread_mutex_unlock(&svc.lock);
 
 		memset(&si, 0, sizeof(si));
-		if (backoff) {
+		if (backoff)
 			nap_ms(backoff);
+		if (look)
 			r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT, NULL);
-		} else {
+		else
 			r = waitid_any_cancellable(&si);
-		}
 
 		pthread_mutex_lock(&svc.lock);
 		svc.in_waitid = false;
@@ -1121,15 +1159,15 @@ static bool direct_works_locked(void)
 
 /* A direct wait ended.  The last one reaps the kick child: a thread
  * that already left waitid when the kick came never sees its zombie, and
- * the library's threads may end before their next look.  If handles are
- * left to watch, the watcher is needed now. */
+ * the library's threads may end before their next look.  The watcher
+ * takes over DIRECT_LAG_MS later unless another direct wait begins (see
+ * watcher_needed); waking it here would cost every wait a wake-up. */
 static void direct_done_locked(void)
 {
 	if (svc.direct)
 		return;
 	reap_kick_locked(0);
-	if (svc.watcher_idle && fallback_needs_threads())
-		pthread_cond_signal(&svc.work);
+	svc.lag_until = now_ms() + DIRECT_LAG_MS;
 }
 
 /* sleepers: the handle's h->direct, or its set's d->sleepers. */
@@ -1681,6 +1719,7 @@ static void atfork_child(void)
 	sigchld_forget();
 	__atomic_store_n(&svc.mech, 0, __ATOMIC_RELAXED);
 	svc.threads_seen = 0;
+	svc.walk_owed = false; /* the parent's children */
 	svc.fb_orphans = 0;
 	svc.direct = 0;
 	svc.kick = 0; /* the parent's child */
