@@ -142,6 +142,72 @@ PS_TEST_T(heavy, thousand_children_exiting_at_once_reported_once_each_by_set, 30
 	pidshim_set_free(s);
 }
 
+/*
+ * SIGCHLD coalesces: with A's SIGCHLD pending, B's exit queues none.  A
+ * look that takes A's signal and reaps A must still leave B noticed: B's
+ * fd readable with no further call, or a set holding B waking for it.
+ * With 100 other children tracked (the fallback's SIGCHLD mechanism then
+ * puts its walk for unnamed zombies off to the next look, service.c).
+ */
+#define COALESCE_IDLE 100
+
+static void exit_in_turn(struct __test_metadata *_metadata, struct pidshim *a, int *rel_a,
+			 struct pidshim *b, int *rel_b)
+{
+	ps_close(rel_a);
+	ASSERT_TRUE(ps_exited(pidshim_pid(a), 10000 * ps_slow()));
+	ps_close(rel_b);
+	ASSERT_TRUE(ps_exited(pidshim_pid(b), 10000 * ps_slow()));
+}
+
+PS_TEST_T(heavy, exit_whose_sigchld_coalesced_turns_its_fd_readable, 120)
+{
+	struct pidshim *a = NULL, *b = NULL;
+	int rel_idle, rel_a = -1, rel_b = -1;
+	struct pidshim_exit ex;
+
+	rel_idle = spawn_herd(_metadata, self, COALESCE_IDLE);
+	ASSERT_EQ(0, ps_spawn_blocker(&a, &rel_a, 3));
+	ASSERT_EQ(0, ps_spawn_blocker(&b, &rel_b, 4));
+	exit_in_turn(_metadata, a, &rel_a, b, &rel_b);
+	ASSERT_EQ(0, pidshim_try_wait(a, &ex));
+	EXPECT_EQ(3, ex.info.si_status);
+	EXPECT_TRUE(ps_readable(pidshim_fd(b), 2000 * ps_slow()))
+	{
+		TH_LOG("B's fd stayed unreadable after A's signal was taken");
+	}
+	EXPECT_EQ(0, pidshim_try_wait(b, &ex));
+	EXPECT_EQ(4, ex.info.si_status);
+	pidshim_close(a);
+	pidshim_close(b);
+	close(rel_idle);
+}
+
+PS_TEST_T(heavy, exit_whose_sigchld_coalesced_wakes_its_set, 120)
+{
+	struct pidshim *a = NULL, *b = NULL, *ready = NULL;
+	struct pidshim_set *s = NULL;
+	int rel_idle, rel_a = -1, rel_b = -1;
+	struct pidshim_exit ex;
+
+	rel_idle = spawn_herd(_metadata, self, COALESCE_IDLE);
+	ASSERT_EQ(0, ps_spawn_blocker(&a, &rel_a, 3));
+	ASSERT_EQ(0, ps_spawn_blocker(&b, &rel_b, 4));
+	ASSERT_EQ(0, pidshim_set_new(&s));
+	ASSERT_EQ(0, pidshim_set_add(s, b));
+	exit_in_turn(_metadata, a, &rel_a, b, &rel_b);
+	ASSERT_EQ(0, pidshim_try_wait(a, &ex));
+	EXPECT_EQ(3, ex.info.si_status);
+	EXPECT_EQ(0, pidshim_set_wait(s, 2000 * ps_slow(), &ready));
+	EXPECT_EQ(b, ready);
+	EXPECT_EQ(0, pidshim_try_wait(b, &ex));
+	EXPECT_EQ(4, ex.info.si_status);
+	pidshim_set_free(s);
+	pidshim_close(a);
+	pidshim_close(b);
+	close(rel_idle);
+}
+
 #define THREADS 8
 
 struct worker {

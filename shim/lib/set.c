@@ -352,11 +352,20 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 		if (n < 0)
 			return n; /* EBADF: the program closed the set's fd */
 		if (n > 0) {
-			svc_pump(); /* SIGCHLD mechanism: see what the signals name */
+			/* A member ready already is reported before the
+			 * SIGCHLD mechanism looks at what the signals name
+			 * (svc_pump): that look may owe a walk of every child
+			 * (service.c), which the next call makes. */
 			pthread_mutex_lock(&s->lock);
+			h = pick_locked(s, ev, n);
+			if (!h) {
+				pthread_mutex_unlock(&s->lock);
+				svc_pump();
+				pthread_mutex_lock(&s->lock);
+				h = pick_locked(s, ev, n);
+			}
 			if (s->sigfd >= 0 && !svc_sigchld_mechanism())
 				set_deaf_locked(s);
-			h = pick_locked(s, ev, n);
 			/* A wake-up for an empty set that has members again:
 			 * read it, or epoll_wait would return at once from
 			 * now on (while empty it stays for the other waiters). */

@@ -317,11 +317,13 @@ HIDDEN void sigchld_forget(void)
  * Take every pending SIGCHLD (sigtimedwait with no wait: no fd needed,
  * SIGCHLD being blocked in the calling thread, as it is in the program's
  * and the library's threads): each exit one names goes to named(pid).
- * Returns how many were taken (0: nothing was pending).
+ * Returns how many were taken (0: nothing was pending); *owed is set when
+ * one of them was the library's own (sigchld_owe).
  */
-HIDDEN int sigchld_drain(void (*named)(pid_t pid))
+HIDDEN int sigchld_drain(void (*named)(pid_t pid), bool *owed)
 {
 	static const struct timespec zero = { 0, 0 };
+	pid_t self = getpid();
 	siginfo_t si;
 	sigset_t chld;
 	int got = 0;
@@ -330,8 +332,26 @@ HIDDEN int sigchld_drain(void (*named)(pid_t pid))
 	sigaddset(&chld, SIGCHLD);
 	while (sigtimedwait(&chld, &si, &zero) == SIGCHLD) {
 		got++;
-		if (si_is_exit(&si))
+		if (si.si_code == SI_QUEUE && si.si_pid == self)
+			*owed = true;
+		else if (si_is_exit(&si))
 			named(si.si_pid);
 	}
 	return got;
+}
+
+/*
+ * A look for zombies no signal named is owed (service.c puts it off when
+ * it is costly): queue a SIGCHLD of our own (SI_QUEUE, si_pid ours), so
+ * that every signalfd of the library turns readable and no handle's fd,
+ * set or blocking wait sleeps before the next pump has looked.  The
+ * program keeps SIGCHLD blocked and does not read it (the mechanism's
+ * promise), so it never sees this one.
+ */
+HIDDEN void sigchld_owe(void)
+{
+	int saved = errno;
+
+	sigqueue(getpid(), SIGCHLD, (union sigval){ .sival_int = 0 });
+	errno = saved;
 }
