@@ -439,7 +439,8 @@ static void pump_locked(void);
  * on h); else its handles only learn that it ended (H_ZOMBIE): the
  * program may still reap it itself.  A ptrace stop is never taken: it is
  * looked at with WNOWAIT and left for the tracer.
- * Returns 1 when it has ended, -ECHILD when it is gone, 0 while it runs.
+ * Returns 2 when it reaped it now (h may be freed then, if an orphan),
+ * 1 when it has ended otherwise, -ECHILD when it is gone, 0 while it runs.
  */
 static int look_locked(struct pidshim *h, enum look how)
 {
@@ -479,7 +480,7 @@ static int look_locked(struct pidshim *h, enum look how)
 	if (r < 0 || !si_is_exit(&e.info))
 		return 0;
 	settle_all_locked(pid, owner ? owner : h, H_GONE, &e);
-	return 1;
+	return 2;
 }
 
 HIDDEN int svc_look_locked(struct pidshim *h)
@@ -769,33 +770,28 @@ HIDDEN void svc_fd_shown(struct pidshim *h)
  * waitid(P_ALL) walks the kernel's list of our children, so an exit costs
  * two walks (the one that finds it, the one that finds nothing and
  * sleeps) and one waitid(P_PID), with no per-child work in user space.
+ * When the look reaped it, nothing is asked again: the handle's fd was
+ * written last, so a thread it wakes finds the lock free at once.
  */
 static bool zombie_lingers_locked(pid_t pid)
 {
-	struct pidshim *h = NULL;
 	siginfo_t si;
 
-	for (struct pidshim *x = bucket_head(pid), *next; x; x = next) {
-		next = x->hnext;
+again:
+	for (struct pidshim *x = bucket_head(pid); x; x = x->hnext) {
+		int r;
+
 		if (x->pid != pid || !fallback(x) || atomic_load(&x->state) != H_RUNNING)
 			continue;
-		if (!ident_alive(x->procfd)) {
-			forget_locked(x);
-			continue;
-		}
-		h = x;
+		r = look_locked(x, LOOK_OBSERVE);
+		if (r == -ECHILD)
+			goto again; /* settled as gone (orphans freed): the chain changed */
+		if (r == 2)
+			return false; /* reaped for its owner */
 		break;
 	}
-	if (h) {
-		look_locked(h, LOOK_OBSERVE);
-	} else {
-		/* Reaped since waitid named it (by a waiter, or a try_wait in
-		 * another thread): nothing lingers. */
-		memset(&si, 0, sizeof(si));
-		if (sys_waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL) < 0 ||
-		    !si_is_exit(&si))
-			return false;
-	}
+	/* Not ours to reap, a stop, or reaped since waitid named it (by a
+	 * waiter, or a try_wait in another thread): does it linger? */
 	memset(&si, 0, sizeof(si));
 	if (sys_waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL) < 0 ||
 	    !si_is_exit(&si))
