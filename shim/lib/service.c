@@ -784,8 +784,9 @@ again:
 		if (x->pid != pid || !fallback(x) || atomic_load(&x->state) != H_RUNNING)
 			continue;
 		r = look_locked(x, LOOK_OBSERVE);
+		/* Settled as gone (orphans freed): the chain changed. */
 		if (r == -ECHILD)
-			goto again; /* settled as gone (orphans freed): the chain changed */
+			goto again;
 		if (r == 2)
 			return false; /* reaped for its owner */
 		break;
