@@ -644,12 +644,15 @@ static void switch_to_thread_locked(void)
 }
 
 /* The fallback's mechanism in this process, deciding it the first time,
- * and checking the SIGCHLD mechanism's promise each time after. */
-static int mechanism_locked(void)
+ * and after that checking the SIGCHLD mechanism's promise when recheck
+ * (once per spawn or open, in svc_prepare: the check reads /proc/self,
+ * three calls, and the later steps of the same spawn or open need not
+ * repeat it). */
+static int mechanism_locked(bool recheck)
 {
 	if (!svc.mech)
 		__atomic_store_n(&svc.mech, sigchld_decide(), __ATOMIC_RELAXED);
-	else if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD &&
+	else if (recheck && svc.mech == PIDSHIM_MECHANISM_SIGNALFD &&
 		 !sigchld_promise_kept(&svc.threads_seen))
 		switch_to_thread_locked();
 	return svc.mech;
@@ -675,7 +678,7 @@ PIDSHIM_API int pidshim_mechanism(void)
 		return -ENOSYS;
 	cs = cancel_off();
 	pthread_mutex_lock(&svc.lock);
-	r = mechanism_locked();
+	r = mechanism_locked(true);
 	pthread_mutex_unlock(&svc.lock);
 	cancel_restore(cs);
 	return r;
@@ -688,7 +691,7 @@ HIDDEN int svc_new_handle_fd(struct pidshim *h)
 	int r;
 
 	pthread_mutex_lock(&svc.lock);
-	r = mechanism_locked();
+	r = mechanism_locked(false);
 	if (r == PIDSHIM_MECHANISM_SIGNALFD) {
 		r = sigchld_handle_fd(&h->shard);
 		h->fd_epoll = r >= 0;
@@ -1508,7 +1511,7 @@ HIDDEN int svc_prepare(void)
 		return 0;
 	pthread_mutex_lock(&svc.lock);
 	if (ops->keeps_exit) {
-		r = mechanism_locked();
+		r = mechanism_locked(true);
 		if (r == PIDSHIM_MECHANISM_THREAD)
 			r = start_fallback_workers_locked();
 		r = r < 0 ? r : 0;
@@ -1525,7 +1528,7 @@ HIDDEN int svc_track(struct pidshim *h)
 	int r;
 
 	pthread_mutex_lock(&svc.lock);
-	r = mechanism_locked();
+	r = mechanism_locked(false);
 	if (r == PIDSHIM_MECHANISM_THREAD)
 		r = start_fallback_workers_locked();
 	if (r >= 0) {

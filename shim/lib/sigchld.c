@@ -323,7 +323,6 @@ HIDDEN void sigchld_forget(void)
 HIDDEN int sigchld_drain(void (*named)(pid_t pid), bool *owed)
 {
 	static const struct timespec zero = { 0, 0 };
-	pid_t self = getpid();
 	siginfo_t si;
 	sigset_t chld;
 	int got = 0;
@@ -332,7 +331,7 @@ HIDDEN int sigchld_drain(void (*named)(pid_t pid), bool *owed)
 	sigaddset(&chld, SIGCHLD);
 	while (sigtimedwait(&chld, &si, &zero) == SIGCHLD) {
 		got++;
-		if (si.si_code == SI_QUEUE && si.si_pid == self)
+		if (si.si_code == SI_QUEUE && si.si_pid == self_pid())
 			*owed = true;
 		else if (si_is_exit(&si))
 			named(si.si_pid);
