@@ -473,6 +473,52 @@ PS_TEST(wait, waiter_gone_by_longjmp_leaves_exit_readable)
 	}
 }
 
+/*
+ * Another handle's fd, polled by the program, while a thread sleeps in a
+ * blocking wait (on the fallback that wait sleeps in waitid itself, and
+ * the watcher stays out of the way: the waiting thread must take the
+ * other exit), and just after that wait ended (the watcher takes over
+ * again, within the fd's 100 ms).
+ */
+PS_TEST(wait, other_fd_readable_while_and_after_a_blocking_wait)
+{
+	struct pidshim *b = NULL, *c = NULL;
+	int rel_b = -1, rel_c = -1;
+	struct ps_bg_wait w = { 0 };
+	struct pidshim_exit ex;
+	pthread_t t;
+	int64_t late;
+
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 7));
+	ASSERT_EQ(0, ps_spawn_blocker(&b, &rel_b, 8));
+	ASSERT_EQ(0, ps_spawn_blocker(&c, &rel_c, 9));
+	w.h = self->h;
+	ASSERT_EQ(0, pthread_create(&t, NULL, ps_bg_wait_fn, &w));
+	ps_sleep_ms(50); /* asleep in its wait by now */
+	late = ps_release_and_time_readiness(&rel_b, pidshim_pid(b), pidshim_fd(b));
+	EXPECT_TRUE(late >= 0 && late <= PS_READY_MS)
+	{
+		TH_LOG("during the wait: fd readable %lld ms after the exit (-1: never)",
+		       (long long)late);
+	}
+	ps_close(&self->release);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, w.ret);
+	EXPECT_EQ(7, w.ex.info.si_status);
+	late = ps_release_and_time_readiness(&rel_c, pidshim_pid(c), pidshim_fd(c));
+	EXPECT_TRUE(late >= 0 && late <= PS_READY_MS)
+	{
+		TH_LOG("after the wait: fd readable %lld ms after the exit (-1: never)",
+		       (long long)late);
+	}
+	EXPECT_EQ(0, pidshim_try_wait(b, &ex));
+	EXPECT_EQ(8, ex.info.si_status);
+	EXPECT_EQ(0, pidshim_try_wait(c, &ex));
+	EXPECT_EQ(9, ex.info.si_status);
+	pidshim_close(b);
+	pidshim_close(c);
+}
+
 PS_TEST(wait, fd_readable_within_100ms_after_exit)
 {
 	struct pidshim_exit ex;
