@@ -854,10 +854,10 @@ static int waitid_any_cancellable(siginfo_t *si)
 }
 
 /*
- * What the watcher does now: nothing (until *until), sleep in waitid, or
- * one look without sleeping.  Nothing while nothing is watched.  Under
- * the thread mechanism, it stays out of waitid while direct waits are in
- * use (one sleeps, or one ended less than DIRECT_LAG_MS ago): such a wait
+ * Must the watcher look now (else until when may it wait), and only once
+ * without sleeping in waitid (*look_only)?  Not while nothing is watched.
+ * Under the thread mechanism, it stays out of waitid while direct waits
+ * are in use (one sleeps, or one ended less than DIRECT_LAG_MS ago): such a wait
  * wakes at every exit and takes what is to be taken, and every other
  * thread asleep in waitid(P_ALL) is woken by the same exit and walks the
  * kernel's child list too; on 2 vCPUs the two walks often share one CPU,
@@ -870,63 +870,60 @@ static int waitid_any_cancellable(siginfo_t *si)
  * 100 ms its fd has; a program that spawns and waits in a loop never
  * wakes the watcher.
  */
-enum watch_how { WATCH_NOT, WATCH_SLEEP, WATCH_LOOK };
-
-static enum watch_how watcher_needed(int64_t *until)
+static bool watcher_needed(int64_t *until, bool *look_only)
 {
 	int64_t now = now_ms();
 	bool recent = svc.mech == PIDSHIM_MECHANISM_THREAD &&
 		      now - svc.direct_at < DIRECT_RECENT_MS;
 
 	*until = now + (recent ? DIRECT_LAG_MS : 1000);
+	*look_only = false;
 	if (!fallback_needs_threads())
-		return WATCH_NOT;
+		return false;
 	if (svc.mech != PIDSHIM_MECHANISM_THREAD)
-		return WATCH_SLEEP;
+		return true;
 	if (svc.direct) {
 		if (!svc.park_end)
 			svc.park_end = now + PARK_MS;
 		if (now >= svc.park_end)
-			return WATCH_LOOK;
+			return *look_only = true;
 		*until = svc.park_end;
-		return WATCH_NOT;
+		return false;
 	}
 	if (now < svc.lag_until) {
 		*until = svc.lag_until;
-		return WATCH_NOT;
+		return false;
 	}
-	return WATCH_SLEEP;
+	return true;
 }
 
 static void watch(void)
 {
 	int64_t until;
+	bool look_only = false; /* both set by watcher_needed */
 	int backoff = 0;
 
 	pthread_mutex_lock(&svc.lock);
 	for (;;) {
-		enum watch_how how;
 		siginfo_t si;
-		bool look;
 		int r;
 
 		/* The ticker decides when an idle watcher ends.  Its own
 		 * condition: what wakes it does not wake the ticker. */
 		svc.watcher_idle = true;
-		while (!svc.watcher.stop && (how = watcher_needed(&until)) == WATCH_NOT)
+		while (!svc.watcher.stop && !watcher_needed(&until, &look_only))
 			wait_until(&svc.work, until);
 		svc.watcher_idle = false;
 		if (svc.watcher.stop)
 			break;
 		svc.park_end = 0;
-		look = backoff || how == WATCH_LOOK;
-		svc.in_waitid = !look;
+		svc.in_waitid = !backoff && !look_only;
 		pthread_mutex_unlock(&svc.lock);
 
 		memset(&si, 0, sizeof(si));
 		if (backoff)
 			nap_ms(backoff);
-		if (look)
+		if (backoff || look_only)
 			r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT, NULL);
 		else
 			r = waitid_any_cancellable(&si);
