@@ -210,6 +210,40 @@ PS_TEST_T(heavy, exit_whose_sigchld_coalesced_wakes_its_set, 120)
 	close(rel_idle);
 }
 
+/*
+ * The other side of putting the walk off: a try_wait that answers
+ * -EAGAIN (another child's signal was taken) must leave the fd quiet
+ * until another SIGCHLD, however many children are tracked: an epoll loop
+ * must never spin, nor wake twice for one exit.
+ */
+PS_TEST_T(heavy, try_wait_eagain_leaves_the_fd_quiet_with_many_tracked, 120)
+{
+	struct pidshim *h = NULL, *x = NULL;
+	int rel_idle, rel_h = -1, rel_x = -1;
+	struct pidshim_exit ex;
+
+	rel_idle = spawn_herd(_metadata, self, COALESCE_IDLE);
+	ASSERT_EQ(0, ps_spawn_blocker(&h, &rel_h, 3));
+	ASSERT_EQ(0, ps_spawn_blocker(&x, &rel_x, 4));
+	ps_close(&rel_x);
+	ASSERT_TRUE(ps_exited(pidshim_pid(x), 10000 * ps_slow()));
+	/* x's SIGCHLD may wake h's fd (signalfd backend); after the
+	 * -EAGAIN nothing may, until another child exits. */
+	EXPECT_EQ(-EAGAIN, pidshim_try_wait(h, &ex));
+	EXPECT_FALSE(ps_readable(pidshim_fd(h), 200))
+	{
+		TH_LOG("h's fd readable again after try_wait said -EAGAIN");
+	}
+	EXPECT_EQ(0, pidshim_wait(x, &ex));
+	EXPECT_EQ(4, ex.info.si_status);
+	ps_close(&rel_h);
+	EXPECT_EQ(0, pidshim_wait(h, &ex));
+	EXPECT_EQ(3, ex.info.si_status);
+	pidshim_close(h);
+	pidshim_close(x);
+	close(rel_idle);
+}
+
 #define THREADS 8
 
 struct worker {

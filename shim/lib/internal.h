@@ -216,7 +216,7 @@ HIDDEN void sigchld_owe(void);
 /* service.c: the pid table and the library's background thread. */
 HIDDEN int svc_prepare(void);
 HIDDEN int svc_new_handle_fd(struct pidshim *h);
-HIDDEN void svc_pump(void);
+HIDDEN void svc_pump(struct set_direct *d);
 HIDDEN void svc_lock(void);
 HIDDEN void svc_unlock(void);
 HIDDEN int svc_track(struct pidshim *h);

@@ -95,6 +95,10 @@ struct service {
 	bool pump_lost;		   /* a signal named a tracked process that was gone */
 	bool walk_owed;		   /* the pump's waitid(P_ALL) was put off */
 	size_t fb_orphans;	   /* fallback handles closed while their process ran */
+	/* the pump's caller: the handle it answers for, or the set */
+	struct pidshim *pump_for;
+	struct set_direct *pump_set;
+	bool pump_answered; /* a signal ended pump_for or a member of pump_set */
 	/* fallback, thread mechanism: direct waits (see svc_wait_direct) */
 	unsigned int direct; /* threads asleep in one */
 	int64_t direct_at;   /* when one last began to sleep (ms) */
@@ -429,7 +433,7 @@ static void settle_all_locked(pid_t pid, struct pidshim *recipient, int state,
 
 enum look { LOOK_OBSERVE, LOOK_REAP };
 
-static void pump_locked(void);
+static void pump_locked(struct pidshim *for_h, struct set_direct *for_set);
 
 /*
  * Look at h's process (fallback backend), under the lock.  Its /proc fd
@@ -485,7 +489,7 @@ static int look_locked(struct pidshim *h, enum look how)
 
 HIDDEN int svc_look_locked(struct pidshim *h)
 {
-	pump_locked();
+	pump_locked(h, NULL);
 	return look_locked(h, LOOK_REAP);
 }
 
@@ -547,11 +551,19 @@ static bool zombie_lingers_locked(pid_t pid);
 static void signal_named_locked(pid_t pid)
 {
 	for (struct pidshim *x = bucket_head(pid), *next; x; x = next) {
+		/* Before the look: an orphan it reaps is freed. */
+		bool answers =
+			x == svc.pump_for || (svc.pump_set && x->dset == svc.pump_set);
+		int r;
+
 		next = x->hnext;
 		if (x->pid != pid || !fallback(x) || atomic_load(&x->state) != H_RUNNING)
 			continue;
-		if (look_locked(x, LOOK_OBSERVE) < 0)
+		r = look_locked(x, LOOK_OBSERVE);
+		if (r < 0)
 			svc.pump_lost = true; /* reaped elsewhere: others may be too */
+		else if (r > 0 && answers)
+			svc.pump_answered = true;
 		return;
 	}
 }
@@ -565,16 +577,19 @@ static void signal_named_locked(pid_t pid)
  *
  * That waitid walks the kernel's list of our children, cold by then (no
  * thread sleeps in it): about 0.5 ms at 4000.  With WALK_LATER_LIVE or
- * more running children tracked, a pump whose signals named only exits
- * puts it off (svc.walk_owed) and queues a SIGCHLD of its own
- * (sigchld_owe): every fd of the mechanism turns readable, so the next
- * pump, which nothing can sleep past, does it.  The exit just named is
- * then reported without waiting for the walk, which lands before the
- * program sleeps again, as the walk of a plain waitid(P_ALL) does.
+ * more running children tracked, a pump whose signals ended what its
+ * caller waits for (for_h, or a member of the set for_set) puts it off
+ * (svc.walk_owed) and queues a SIGCHLD of its own (sigchld_owe): every
+ * fd of the mechanism turns readable, so the next pump, which nothing
+ * can sleep past, does it.  The exit just named is then reported without
+ * waiting for the walk, which lands before the program sleeps again, as
+ * the walk of a plain waitid(P_ALL) does.  A caller that gets no answer
+ * (try_wait's -EAGAIN) walks now: its fd must not turn readable again
+ * until another child's SIGCHLD.
  */
 #define WALK_LATER_LIVE 64
 
-static void pump_locked(void)
+static void pump_locked(struct pidshim *for_h, struct set_direct *for_set)
 {
 	bool owed = false;
 	int got;
@@ -582,10 +597,16 @@ static void pump_locked(void)
 	if (svc.mech != PIDSHIM_MECHANISM_SIGNALFD)
 		return;
 	svc.pump_lost = false;
+	svc.pump_answered = false;
+	svc.pump_for = for_h;
+	svc.pump_set = for_set;
 	got = sigchld_drain(signal_named_locked, &owed);
+	svc.pump_for = NULL;
+	svc.pump_set = NULL;
 	if (!got && !svc.walk_owed)
 		return;
-	if (!owed && !svc.walk_owed && !svc.pump_lost && svc.live >= WALK_LATER_LIVE) {
+	if (svc.pump_answered && !owed && !svc.walk_owed && !svc.pump_lost &&
+	    svc.live >= WALK_LATER_LIVE) {
 		svc.walk_owed = true;
 		sigchld_owe();
 		return;
@@ -614,14 +635,15 @@ static void pump_locked(void)
 		sweep_locked();
 }
 
-HIDDEN void svc_pump(void)
+/* For set_wait on the set of d. */
+HIDDEN void svc_pump(struct set_direct *d)
 {
 	/* Unlocked: a switch to the thread mechanism meanwhile only costs a
 	 * look that pump_locked turns down. */
 	if (__atomic_load_n(&svc.mech, __ATOMIC_RELAXED) != PIDSHIM_MECHANISM_SIGNALFD)
 		return;
 	pthread_mutex_lock(&svc.lock);
-	pump_locked();
+	pump_locked(NULL, d);
 	pthread_mutex_unlock(&svc.lock);
 }
 
@@ -1532,7 +1554,7 @@ HIDDEN int svc_track(struct pidshim *h)
 		if (h->fd_epoll && svc.mech != PIDSHIM_MECHANISM_SIGNALFD)
 			sigchld_unhook(h->fd, h->shard); /* made before a switch */
 		table_insert(h);
-		pump_locked();
+		pump_locked(NULL, NULL);
 		look_locked(h, LOOK_OBSERVE);
 		r = 0;
 	}
@@ -1625,7 +1647,7 @@ static int svc_quiesce(void)
 	if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD) {
 		/* Look for the orphans now (a sweep also finds those the
 		 * kernel reaped with SIGCHLD ignored). */
-		pump_locked();
+		pump_locked(NULL, NULL);
 		sweep_locked();
 	}
 	busy = fallback_needs_threads() || svc.orphans;

@@ -360,7 +360,7 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 			h = pick_locked(s, ev, n);
 			if (!h) {
 				pthread_mutex_unlock(&s->lock);
-				svc_pump();
+				svc_pump(&s->dw);
 				pthread_mutex_lock(&s->lock);
 				h = pick_locked(s, ev, n);
 			}
