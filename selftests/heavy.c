@@ -153,6 +153,18 @@ PS_TEST_T(heavy, thousand_children_exiting_at_once_reported_once_each_by_set, 30
  */
 #define COALESCE_IDLE 64
 
+/* COALESCE_IDLE idle children, then a and b (exit codes 3 and 4, each
+ * once its release end closes); returns the idle children's release. */
+static int herd_and_two(struct __test_metadata *_metadata, FIXTURE_DATA(heavy) * self,
+			struct pidshim **a, int *rel_a, struct pidshim **b, int *rel_b)
+{
+	int rel_idle = spawn_herd(_metadata, self, COALESCE_IDLE);
+
+	ASSERT_EQ(0, ps_spawn_blocker(a, rel_a, 3));
+	ASSERT_EQ(0, ps_spawn_blocker(b, rel_b, 4));
+	return rel_idle;
+}
+
 static void exit_in_turn(struct __test_metadata *_metadata, struct pidshim *a, int *rel_a,
 			 struct pidshim *b, int *rel_b)
 {
@@ -168,9 +180,7 @@ PS_TEST_T(heavy, exit_whose_sigchld_coalesced_turns_its_fd_readable, 120)
 	int rel_idle, rel_a = -1, rel_b = -1;
 	struct pidshim_exit ex;
 
-	rel_idle = spawn_herd(_metadata, self, COALESCE_IDLE);
-	ASSERT_EQ(0, ps_spawn_blocker(&a, &rel_a, 3));
-	ASSERT_EQ(0, ps_spawn_blocker(&b, &rel_b, 4));
+	rel_idle = herd_and_two(_metadata, self, &a, &rel_a, &b, &rel_b);
 	exit_in_turn(_metadata, a, &rel_a, b, &rel_b);
 	ASSERT_EQ(0, pidshim_try_wait(a, &ex));
 	EXPECT_EQ(3, ex.info.si_status);
@@ -192,9 +202,7 @@ PS_TEST_T(heavy, exit_whose_sigchld_coalesced_wakes_its_set, 120)
 	int rel_idle, rel_a = -1, rel_b = -1;
 	struct pidshim_exit ex;
 
-	rel_idle = spawn_herd(_metadata, self, COALESCE_IDLE);
-	ASSERT_EQ(0, ps_spawn_blocker(&a, &rel_a, 3));
-	ASSERT_EQ(0, ps_spawn_blocker(&b, &rel_b, 4));
+	rel_idle = herd_and_two(_metadata, self, &a, &rel_a, &b, &rel_b);
 	ASSERT_EQ(0, pidshim_set_new(&s));
 	ASSERT_EQ(0, pidshim_set_add(s, b));
 	exit_in_turn(_metadata, a, &rel_a, b, &rel_b);
@@ -222,9 +230,7 @@ PS_TEST_T(heavy, try_wait_eagain_leaves_the_fd_quiet_with_many_tracked, 120)
 	int rel_idle, rel_h = -1, rel_x = -1;
 	struct pidshim_exit ex;
 
-	rel_idle = spawn_herd(_metadata, self, COALESCE_IDLE);
-	ASSERT_EQ(0, ps_spawn_blocker(&h, &rel_h, 3));
-	ASSERT_EQ(0, ps_spawn_blocker(&x, &rel_x, 4));
+	rel_idle = herd_and_two(_metadata, self, &h, &rel_h, &x, &rel_x);
 	ps_close(&rel_x);
 	ASSERT_TRUE(ps_exited(pidshim_pid(x), 10000 * ps_slow()));
 	/* x's SIGCHLD may wake h's fd (signalfd backend); after the
