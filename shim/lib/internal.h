@@ -210,7 +210,7 @@ HIDDEN void sigchld_hook(int handle_fd, unsigned int shard);
 HIDDEN int sigchld_set_fd(void);
 HIDDEN void sigchld_release(unsigned int shard);
 HIDDEN void sigchld_forget(void);
-HIDDEN int sigchld_drain(void (*named)(pid_t pid), bool *owed);
+HIDDEN int sigchld_drain(void (*named)(pid_t pid));
 HIDDEN void sigchld_owe(void);
 
 /* service.c: the pid table and the library's background thread. */

@@ -551,14 +551,14 @@ static bool zombie_lingers_locked(pid_t pid);
 static void signal_named_locked(pid_t pid)
 {
 	for (struct pidshim *x = bucket_head(pid), *next; x; x = next) {
-		/* Before the look: an orphan it reaps is freed. */
-		bool answers =
-			x == svc.pump_for || (svc.pump_set && x->dset == svc.pump_set);
+		bool answers;
 		int r;
 
 		next = x->hnext;
 		if (x->pid != pid || !fallback(x) || atomic_load(&x->state) != H_RUNNING)
 			continue;
+		/* Before the look: an orphan it reaps is freed. */
+		answers = x == svc.pump_for || (svc.pump_set && x->dset == svc.pump_set);
 		r = look_locked(x, LOOK_OBSERVE);
 		if (r < 0)
 			svc.pump_lost = true; /* reaped elsewhere: others may be too */
@@ -591,7 +591,6 @@ static void signal_named_locked(pid_t pid)
 
 static void pump_locked(struct pidshim *for_h, struct set_direct *for_set)
 {
-	bool owed = false;
 	int got;
 
 	if (svc.mech != PIDSHIM_MECHANISM_SIGNALFD)
@@ -600,12 +599,14 @@ static void pump_locked(struct pidshim *for_h, struct set_direct *for_set)
 	svc.pump_answered = false;
 	svc.pump_for = for_h;
 	svc.pump_set = for_set;
-	got = sigchld_drain(signal_named_locked, &owed);
+	got = sigchld_drain(signal_named_locked);
 	svc.pump_for = NULL;
 	svc.pump_set = NULL;
 	if (!got && !svc.walk_owed)
 		return;
-	if (svc.pump_answered && !owed && !svc.walk_owed && !svc.pump_lost &&
+	/* Owed already (its own signal taken now, or lost to a full queue):
+	 * walk now. */
+	if (svc.pump_answered && !svc.walk_owed && !svc.pump_lost &&
 	    svc.live >= WALK_LATER_LIVE) {
 		svc.walk_owed = true;
 		sigchld_owe();
@@ -879,15 +880,15 @@ static int waitid_any_cancellable(siginfo_t *si)
  * Must the watcher look now (else until when may it wait), and only once
  * without sleeping in waitid (*look_only)?  Not while nothing is watched.
  * Under the thread mechanism, it stays out of waitid while direct waits
- * are in use (one sleeps, or one ended less than DIRECT_LAG_MS ago): such a wait
- * wakes at every exit and takes what is to be taken, and every other
- * thread asleep in waitid(P_ALL) is woken by the same exit and walks the
- * kernel's child list too; on 2 vCPUs the two walks often share one CPU,
- * and the wait that matters returns one walk later (about 250 us at 4000
- * children; bench/README.md).  While one sleeps, the watcher still looks
- * every PARK_MS without sleeping: a thread that left its wait by
- * longjmp() from a signal handler is still counted, and must not leave
- * the handles' fds unwatched.  So a handle whose exit no direct wait
+ * are in use (one sleeps, or one ended less than DIRECT_LAG_MS ago):
+ * such a wait wakes at every exit and takes what is to be taken, and
+ * every other thread asleep in waitid(P_ALL) is woken by the same exit
+ * and walks the kernel's child list too; on 2 vCPUs the two walks often
+ * share one CPU, and the wait that matters returns one walk later (about
+ * 250 us at 4000 children; bench/README.md).  While one sleeps, the
+ * watcher still looks every PARK_MS without sleeping: a thread that left
+ * its wait by longjmp() from a signal handler is still counted, and must
+ * not leave the handles' fds unwatched.  So a handle whose exit no direct wait
  * takes turns readable at most PARK_MS + DEFER_MS later, inside the
  * 100 ms its fd has; a program that spawns and waits in a loop never
  * wakes the watcher.

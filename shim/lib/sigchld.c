@@ -317,10 +317,10 @@ HIDDEN void sigchld_forget(void)
  * Take every pending SIGCHLD (sigtimedwait with no wait: no fd needed,
  * SIGCHLD being blocked in the calling thread, as it is in the program's
  * and the library's threads): each exit one names goes to named(pid).
- * Returns how many were taken (0: nothing was pending); *owed is set when
- * one of them was the library's own (sigchld_owe).
+ * Returns how many were taken (0: nothing was pending).  The library's
+ * own (sigchld_owe) names no exit: service.c knows it is owed.
  */
-HIDDEN int sigchld_drain(void (*named)(pid_t pid), bool *owed)
+HIDDEN int sigchld_drain(void (*named)(pid_t pid))
 {
 	static const struct timespec zero = { 0, 0 };
 	siginfo_t si;
@@ -331,9 +331,7 @@ HIDDEN int sigchld_drain(void (*named)(pid_t pid), bool *owed)
 	sigaddset(&chld, SIGCHLD);
 	while (sigtimedwait(&chld, &si, &zero) == SIGCHLD) {
 		got++;
-		if (si.si_code == SI_QUEUE && si.si_pid == self_pid())
-			*owed = true;
-		else if (si_is_exit(&si))
+		if (si_is_exit(&si))
 			named(si.si_pid);
 	}
 	return got;
