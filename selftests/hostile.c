@@ -519,7 +519,30 @@ static struct {
 	pid_t pid[MAX_SENTINELS];
 	int rel[MAX_SENTINELS];
 	_Atomic int n;
+	/* Sentinels that ended before their release, as the reaper saw them
+	 * (the first one's status kept): a library that signals a stranger
+	 * shows here, and the final wait below skips them (their PID may
+	 * have been given to a later sentinel). */
+	_Atomic int early;
+	siginfo_t first_early;
 } sentinels;
+
+/* A sentinel ended before its release: note it, keep its slot from the
+ * final wait.  Returns whether si was one. */
+static bool sentinel_ended_early(const siginfo_t *si)
+{
+	int n = atomic_load(&sentinels.n);
+
+	for (int i = 0; i < n; i++) {
+		if (sentinels.pid[i] != si->si_pid)
+			continue;
+		if (atomic_fetch_add(&sentinels.early, 1) == 0)
+			sentinels.first_early = *si;
+		sentinels.pid[i] = 0;
+		return true;
+	}
+	return false;
+}
 
 static void *reuse_thread(void *arg)
 {
@@ -542,6 +565,8 @@ static void *reuse_thread(void *arg)
 			pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 			continue;
 		}
+		if (sentinel_ended_early(&si))
+			continue; /* its PID goes to no new sentinel */
 		i = atomic_load(&sentinels.n);
 		if (i >= MAX_SENTINELS || pipe2(p, O_CLOEXEC))
 			continue;
@@ -597,10 +622,17 @@ static int ns_spawn_reuse_race(void)
 	}
 	pthread_cancel(t);
 	pthread_join(t, NULL);
+	NS_EXPECT(atomic_load(&sentinels.early) == 0,
+		  "%d sentinels ended before their release, the first %d: code %d status "
+		  "%d",
+		  atomic_load(&sentinels.early), (int)sentinels.first_early.si_pid,
+		  sentinels.first_early.si_code, sentinels.first_early.si_status);
 	for (int i = 0; i < atomic_load(&sentinels.n); i++) {
 		int st = -1;
 
 		close(sentinels.rel[i]);
+		if (!sentinels.pid[i])
+			continue; /* ended early: counted above */
 		NS_EXPECT(waitpid(sentinels.pid[i], &st, 0) == sentinels.pid[i] &&
 				  WIFEXITED(st) && WEXITSTATUS(st) == 0,
 			  "sentinel %d: status 0x%x (signalled or reaped by the library)",

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -909,6 +910,9 @@ static inline int ps_in_pidns(int (*fn)(void), char *why, size_t whylen)
 		}
 		init = fork();
 		if (init == 0) {
+			/* Killed with outer on a time-out: the namespace and
+			 * everything in it ends with its init. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			if (mount("proc", "/proc", "proc",
 				  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
 				n = snprintf(msg, sizeof(msg), "mount of a new /proc: %s",
@@ -945,16 +949,21 @@ static inline int ps_in_pidns(int (*fn)(void), char *why, size_t whylen)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-#define PS_RUN_IN_PIDNS(fn)                                                      \
-	do {                                                                     \
-		char why[160];                                                   \
-		int rc = ps_in_pidns(fn, why, sizeof(why));                      \
-		if (rc == PS_NS_SKIP)                                            \
-			SKIP(return, "no private pid namespace here (%s)", why); \
-		EXPECT_EQ(0, rc)                                                 \
-		{                                                                \
-			TH_LOG("%d failed checks in the pid namespace", rc);     \
-		}                                                                \
+#define PS_RUN_IN_PIDNS(fn)                                                          \
+	do {                                                                         \
+		char why[160];                                                       \
+		int rc = ps_in_pidns(fn, why, sizeof(why));                          \
+		if (rc == PS_NS_SKIP)                                                \
+			SKIP(return, "no private pid namespace here (%s)", why);     \
+		EXPECT_EQ(0, rc)                                                     \
+		{                                                                    \
+			if (rc < 0)                                                  \
+				TH_LOG("no end within %d s: killed, with the "       \
+				       "namespace",                                  \
+				       30 * ps_slow());                              \
+			else                                                         \
+				TH_LOG("%d failed checks in the pid namespace", rc); \
+		}                                                                    \
 	} while (0)
 
 /* The next process created in this pid namespace gets pid. */
