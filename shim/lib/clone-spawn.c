@@ -12,6 +12,12 @@
  *   /proc/self before exec and sends it to the parent over a socketpair
  *   (SCM_RIGHTS).  Not CLONE_FILES: valgrind runs only the clone shapes
  *   libc's own fork, vfork and posix_spawn use, and exits on any other.
+ *   An emulator (qemu-user) runs this clone as a plain fork: the parent
+ *   returns before the child has sent anything, and no memory is shared.
+ *   The child's first store tells the parent which it got; after a fork
+ *   the parent waits for the message or for the end of the child's copy
+ *   of the socket (its exec or exit), so the child is named before any
+ *   other code can reap it there too.
  *
  * It honours what posix_spawn promises and can be read back portably: the
  * attributes, through the posix_spawnattr_get* functions (flags POSIX_SPAWN_
@@ -61,6 +67,7 @@ struct child_ctx {
 	const struct spawn_req *rq;
 	sigset_t parent_mask; /* the caller's mask, restored in the child */
 	int sock;	      /* the child's end of the socketpair, or -1 */
+	volatile int ran;     /* 1 once the child runs: memory is shared */
 	volatile int err;     /* the child's exec (or setup) errno */
 };
 
@@ -115,9 +122,16 @@ static void send_self(int sock)
 	close(fd);
 }
 
-/* What the child sent, or -1 (it could not, or an emulator ran the clone
- * as a fork and it has not sent yet). */
-static int recv_procfd(int sock)
+/* How long a parent whose clone ran as a fork waits for its child's
+ * message.  qemu-user's fork of a multi-threaded guest can leave the child
+ * hung on a lock of qemu's before it runs any of our code: that child
+ * lives, so the PID still names it, and attach opens its /proc fd. */
+#define FORKED_CHILD_WAIT_MS 1000
+
+/* What the child sent, or -1 (it could not).  wait: the child may still
+ * be running (the clone ran as a fork); else it has exec'd or exited and
+ * what it sent is there already. */
+static int recv_procfd(int sock, bool wait)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -133,7 +147,20 @@ static int recv_procfd(int sock)
 	m.msg_iovlen = 1;
 	m.msg_control = u.buf;
 	m.msg_controllen = sizeof(u.buf);
-	if (recvmsg(sock, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0)
+	int64_t end = now_ms() + FORKED_CHILD_WAIT_MS, left;
+	ssize_t n;
+	int r = 1;
+
+	while (wait) {
+		left = end - now_ms();
+		r = poll_one(sock, left > 0 ? (int)left : 0);
+		if (r != -EINTR)
+			break;
+	}
+	if (r <= 0)
+		return -1;
+	n = recvmsg(sock, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n <= 0) /* 0: the child's end closed (exec, exit), nothing sent */
 		return -1;
 	cm = CMSG_FIRSTHDR(&m);
 	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
@@ -212,7 +239,10 @@ static int child_main(void *arg)
 	struct child_ctx *c = arg;
 	const struct spawn_req *rq = c->rq;
 	char *const *envp = rq->envp ? rq->envp : environ;
-	int err = child_setup(c);
+	int err;
+
+	c->ran = 1;
+	err = child_setup(c);
 
 	if (!err) {
 		if (rq->search)
@@ -234,7 +264,7 @@ static int child_main(void *arg)
 HIDDEN int clone_spawn(const struct spawn_req *rq, unsigned int want, pid_t *pid,
 		       int *pidfd, int *procfd)
 {
-	struct child_ctx c = { .rq = rq, .sock = -1, .err = 0 };
+	struct child_ctx c = { .rq = rq, .sock = -1, .ran = 0, .err = 0 };
 	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
 	int fd = -1, sv[2] = { -1, -1 }, named = -1, saved;
 	sigset_t all;
@@ -244,7 +274,8 @@ HIDDEN int clone_spawn(const struct spawn_req *rq, unsigned int want, pid_t *pid
 	if (want & CLONE_SPAWN_PIDFD)
 		flags |= CLONE_PIDFD;
 	if (want & CLONE_SPAWN_PROCFD) {
-		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		/* SEQPACKET: the end of the child's copy reads as EOF. */
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 			return -errno;
 		c.sock = sv[1];
 	}
@@ -273,9 +304,11 @@ HIDDEN int clone_spawn(const struct spawn_req *rq, unsigned int want, pid_t *pid
 		goto close_socks;
 	}
 	if (sv[0] >= 0) {
-		named = recv_procfd(sv[0]);
-		close(sv[0]);
+		/* c.ran unseen: the clone ran as a fork (or the child was
+		 * killed before its first store: its end is closed then). */
 		close(sv[1]);
+		named = recv_procfd(sv[0], !c.ran);
+		close(sv[0]);
 	}
 	if (c.err) {
 		/* The child exited 127; it is ours to reap, by its pidfd where

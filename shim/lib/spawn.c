@@ -177,7 +177,9 @@ static int name_after_spawn(struct pidshim *h, pid_t pid, int spare)
 		spare = -1;
 		fd = sys_pidfd_open(pid, 0);
 	}
-	if (fd == -ESRCH) /* it ran, and other code reaped it */
+	/* It ran, and other code reaped it; EINVAL (before 6.9) or ENOENT:
+	 * its PID went to a thread meanwhile (a thread leads no group). */
+	if (fd == -ESRCH || fd == -EINVAL || fd == -ENOENT)
 		return make_gone(h, pid, spare);
 	if (spare >= 0)
 		close(spare);
@@ -192,21 +194,54 @@ static int name_after_spawn(struct pidshim *h, pid_t pid, int spare)
 	return 0;
 }
 
+/*
+ * name_after_spawn, for a child that sent its /proc fd (procfd, or -1 where
+ * there is no /proc of ours): the pidfd opened by PID is kept only if the
+ * child is still unreaped after it, so the PID still named the child when
+ * it was opened.  procfd is consumed.
+ */
+static int name_after_spawn_proven(struct pidshim *h, pid_t pid, int procfd)
+{
+	int r = name_after_spawn(h, pid, -1);
+
+	if (r == 0 && h->pidfd >= 0 && !ident_alive(procfd)) {
+		close(h->pidfd); /* another process's: ours was reaped */
+		h->pidfd = -1;
+		r = make_gone(h, pid, -1);
+	}
+	if (procfd >= 0)
+		close(procfd);
+	return r;
+}
+
 /* pidfd backends: a child and its pidfd, from its creation if possible. */
 static int spawn_pidfd(const struct spawn_req *rq, struct pidshim *h)
 {
-	int r, fd = -1, spare;
+	int r, fd = -1, spare, procfd = -1, works;
 	pid_t pid = 0;
 
 	r = spawn_with_glibc_pidfd(rq, &pid, &fd);
-	if (r == -ENOSYS && clone_spawn_can(rq) && atomic_load(&clone_pidfd_works) >= 0) {
-		r = clone_spawn(rq, CLONE_SPAWN_PIDFD, &pid, &fd, NULL);
+	works = atomic_load(&clone_pidfd_works);
+	if (r == -ENOSYS && clone_spawn_can(rq) && works >= 0) {
+		/* Until the first spawn has shown it, an emulator may run the
+		 * clone as a plain fork, without a pidfd: the child's /proc
+		 * fd names it then. */
+		r = clone_spawn(rq, CLONE_SPAWN_PIDFD | (works ? 0 : CLONE_SPAWN_PROCFD),
+				&pid, &fd, &procfd);
 		/* An emulator may refuse CLONE_PIDFD, or run the clone as a
 		 * plain fork (the child exists, without a pidfd). */
 		atomic_store(&clone_pidfd_works,
 			     r == -ENOSYS || (r == 0 && fd < 0) ? -1 : 1);
 		if (r == 0 && fd < 0)
-			return name_after_spawn(h, pid, -1);
+			return name_after_spawn_proven(h, pid, procfd);
+		if (procfd >= 0)
+			close(procfd);
+	}
+	if (r == -ENOSYS && clone_spawn_can(rq) && atomic_load(&clone_pidfd_works) < 0) {
+		/* No CLONE_PIDFD here (qemu-user): the child's /proc fd. */
+		r = clone_spawn(rq, CLONE_SPAWN_PROCFD, &pid, NULL, &procfd);
+		if (r == 0)
+			return name_after_spawn_proven(h, pid, procfd);
 	}
 	if (r == -ESRCH) /* glibc's pidfd_getpid: reaped by other code */
 		return make_gone(h, 0, -1);
