@@ -33,6 +33,14 @@ if [ -s "$rows" ]; then
 		printf '%-15s %-11s %-11s %7s %7s %7s%s\n' "$p" "$expect" "$got" "$pass" "$fail" "$skip" "$mark"
 	done < "$rows"
 fi
+# What failed, by name, next to the total: a CI log is often read from
+# its end only.
+if [ "$tf" -ne 0 ]; then
+	echo
+	echo "failed:"
+	grep -rh --include='*.tap' '^[[:space:]]*not ok' "$dir" 2>/dev/null |
+		sed 's/^[[:space:]]*/  /' | sort -u | head -n 30
+fi
 echo
 echo "$tp passed, $tf failed, $ts skipped"
 [ "$tf" -eq 0 ]
