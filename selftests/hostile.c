@@ -649,6 +649,68 @@ PS_TEST(hostile, spawn_racing_a_reaper_that_reuses_the_pid_never_binds_a_strange
 	PS_RUN_IN_PIDNS(ns_spawn_reuse_race);
 }
 
+/* ---- the same with many children tracked --------------------------------- */
+
+/*
+ * From 64 running handles on, the signalfd backend's SIGCHLD mechanism
+ * puts off its walk for coalesced signals (a SIGCHLD of its own stands for
+ * the debt) when a pump has answered its caller.  The reuse scenarios above
+ * run again with that many more children tracked, idle until the end, so
+ * that every path of the deferral meets a reaper and a reused PID.
+ */
+#define CROWD 64
+static int (*crowd_fn)(void);
+
+static int ns_in_a_crowd(void)
+{
+	struct pidshim *h[CROWD];
+	int rel[CROWD], n;
+
+	for (n = 0; n < CROWD; n++) {
+		int r = ps_spawn_blocker(&h[n], &rel[n], 0);
+
+		NS_EXPECT(r == 0, "crowd spawn %d: %d", n, r);
+		if (r)
+			break;
+	}
+	crowd_fn();
+	for (int i = 0; i < n; i++) {
+		struct pidshim_exit ex;
+		int r;
+
+		close(rel[i]);
+		memset(&ex, 0, sizeof(ex));
+		r = pidshim_wait(h[i], &ex);
+		NS_EXPECT(r == 0 && ex.info.si_code == CLD_EXITED &&
+				  ex.info.si_status == 0 &&
+				  ex.info.si_pid == pidshim_pid(h[i]),
+			  "crowd wait %d: %s", i, describe(r, &ex));
+		pidshim_close(h[i]);
+	}
+	return ns_fails;
+}
+
+#define PS_RUN_IN_PIDNS_CROWD(fn)               \
+	do {                                    \
+		crowd_fn = fn;                  \
+		PS_RUN_IN_PIDNS(ns_in_a_crowd); \
+	} while (0)
+
+PS_TEST(hostile, in_a_crowd_sig_ign_reaped_spawned_child_and_reused_pid_gives_echild)
+{
+	PS_RUN_IN_PIDNS_CROWD(ns_sig_ign_spawned);
+}
+
+PS_TEST(hostile, in_a_crowd_reused_pid_is_never_reported_by_try_wait_or_a_set)
+{
+	PS_RUN_IN_PIDNS_CROWD(ns_program_reaped_try_wait_and_set);
+}
+
+PS_TEST(hostile, in_a_crowd_spawn_racing_a_reaper_never_binds_a_stranger)
+{
+	PS_RUN_IN_PIDNS_CROWD(ns_spawn_reuse_race);
+}
+
 /* ---- other code reaps first: readiness ----------------------------------- */
 
 /*
