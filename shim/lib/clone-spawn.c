@@ -305,10 +305,17 @@ HIDDEN int clone_spawn(const struct spawn_req *rq, unsigned int want, pid_t *pid
 	}
 	if (sv[0] >= 0) {
 		/* c.ran unseen: the clone ran as a fork (or the child was
-		 * killed before its first store: its end is closed then). */
-		close(sv[1]);
+		 * killed before its first store: its end is closed then), and
+		 * only the child's end may stay open, for the EOF.  Otherwise
+		 * the fd is taken before any end closes: a unix socket
+		 * released with an fd in flight starts the kernel's
+		 * garbage collection of in-flight fds. */
+		if (!c.ran)
+			close(sv[1]);
 		named = recv_procfd(sv[0], !c.ran);
 		close(sv[0]);
+		if (c.ran)
+			close(sv[1]);
 	}
 	if (c.err) {
 		/* The child exited 127; it is ours to reap, by its pidfd where
