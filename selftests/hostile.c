@@ -156,6 +156,20 @@ static void expect_newcomer_left_alone(pid_t d)
 		  (int)d, (int)r, r < 0 ? strerror(errno) : "-", st);
 }
 
+/* h's process was reaped by other code and d took its PID: h waits out
+ * with -ECHILD, signals nobody, and d stays the program's. */
+static void expect_stale_handle_leaves_newcomer(struct pidshim *h, pid_t d)
+{
+	struct pidshim_exit ex;
+	int r;
+
+	memset(&ex, 0, sizeof(ex));
+	r = pidshim_wait_timeout(h, 1000, &ex);
+	NS_EXPECT(r == -ECHILD, "wait_timeout on the stale handle: %s", describe(r, &ex));
+	NS_EXPECT((r = pidshim_send_signal(h, SIGTERM)) == -ESRCH, "send_signal: %d", r);
+	expect_newcomer_left_alone(d);
+}
+
 /*
  * SIGCHLD ignored: the kernel reaps a spawned child at once, and a new
  * child D takes its PID and exits 7.  The stale handle gives -ECHILD, never
@@ -199,7 +213,6 @@ PS_TEST(hostile, sig_ign_reaped_spawned_child_and_reused_pid_gives_echild)
  * D takes the PID and exits 7. */
 static int ns_program_reaped_opened(void)
 {
-	struct pidshim_exit ex;
 	struct pidshim *h = NULL;
 	int rel = -1, r, st;
 	pid_t pid, d;
@@ -216,11 +229,7 @@ static int ns_program_reaped_opened(void)
 	NS_EXPECT(d == pid, "newcomer got pid %d, not %d", (int)d, (int)pid);
 	NS_EXPECT(ps_wait_zombie(d, 2000 * ps_slow()), "newcomer no zombie");
 	ps_sleep_ms(150);
-	memset(&ex, 0, sizeof(ex));
-	r = pidshim_wait_timeout(h, 1000, &ex);
-	NS_EXPECT(r == -ECHILD, "wait_timeout on the stale handle: %s", describe(r, &ex));
-	NS_EXPECT((r = pidshim_send_signal(h, SIGTERM)) == -ESRCH, "send_signal: %d", r);
-	expect_newcomer_left_alone(d);
+	expect_stale_handle_leaves_newcomer(h, d);
 	pidshim_close(h);
 	return ns_fails;
 }
@@ -704,11 +713,7 @@ static int ns_deferred_walk_meets_reused_pid(void)
 		  describe(r, &ex));
 	NS_EXPECT(ps_readable(pidshim_fd(h), 1000 * ps_slow() + 200),
 		  "the stale handle's fd never turned readable");
-	memset(&ex, 0, sizeof(ex));
-	r = pidshim_wait_timeout(h, 1000, &ex);
-	NS_EXPECT(r == -ECHILD, "wait_timeout on the stale handle: %s", describe(r, &ex));
-	NS_EXPECT((r = pidshim_send_signal(h, SIGTERM)) == -ESRCH, "send_signal: %d", r);
-	expect_newcomer_left_alone(d);
+	expect_stale_handle_leaves_newcomer(h, d);
 	pidshim_close(a);
 	pidshim_close(h);
 	for (int i = 0; i < n; i++) {
