@@ -147,18 +147,18 @@ static int recv_procfd(int sock, bool wait)
 	m.msg_iovlen = 1;
 	m.msg_control = u.buf;
 	m.msg_controllen = sizeof(u.buf);
-	int64_t end = now_ms() + FORKED_CHILD_WAIT_MS, left;
 	ssize_t n;
-	int r = 1;
 
-	while (wait) {
-		left = end - now_ms();
-		r = poll_one(sock, left > 0 ? (int)left : 0);
-		if (r != -EINTR)
-			break;
+	if (wait) {
+		int64_t end = now_ms() + FORKED_CHILD_WAIT_MS;
+		int r;
+
+		do
+			r = poll_one(sock, deadline_remaining(end, FORKED_CHILD_WAIT_MS));
+		while (r == -EINTR);
+		if (r <= 0)
+			return -1;
 	}
-	if (r <= 0)
-		return -1;
 	n = recvmsg(sock, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n <= 0) /* 0: the child's end closed (exec, exit), nothing sent */
 		return -1;
