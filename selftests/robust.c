@@ -106,8 +106,20 @@ PS_TEST(robust, every_library_fd_is_cloexec)
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 }
 
-/* Reads "helper fds" output: the child's open fds. */
-static int child_fds(struct __test_metadata *_metadata, bool lib, int *fds, int max)
+/* Who makes the child in child_fds. */
+enum maker {
+	BY_LIBC,	  /* posix_spawn */
+	BY_PIDSHIM_LIBC,  /* pidshim_spawn with file actions: libc's spawn */
+	BY_PIDSHIM_CLONE, /* pidshim_spawn without: the library's own clone */
+};
+
+static const char *const maker_name[] = { "posix_spawn", "pidshim_spawn (file actions)",
+					  "pidshim_spawn (its own clone)" };
+
+/* Reads "helper fds" output: the child's open fds.  BY_PIDSHIM_CLONE has
+ * no file action to move the pipe onto the child's stdout: this process's
+ * stdout is the pipe while the child is made. */
+static int child_fds(struct __test_metadata *_metadata, enum maker by, int *fds, int max)
 {
 	char *argv[] = { (char *)ps_helper(), (char *)"fds", NULL };
 	posix_spawn_file_actions_t fa;
@@ -115,17 +127,29 @@ static int child_fds(struct __test_metadata *_metadata, bool lib, int *fds, int 
 	char buf[4096], *p, *save = NULL;
 	size_t len = 0;
 	ssize_t n;
-	int out[2], count = 0, st;
+	int out[2], count = 0, st, saved_stdout;
 	pid_t pid;
 
 	if (pipe2(out, O_CLOEXEC))
 		return -1;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	if (lib) {
-		EXPECT_EQ(0, pidshim_spawn(&h, argv[0], &fa, NULL, argv, NULL));
-	} else {
+	switch (by) {
+	case BY_LIBC:
 		EXPECT_EQ(0, posix_spawn(&pid, argv[0], &fa, NULL, argv, NULL));
+		break;
+	case BY_PIDSHIM_LIBC:
+		EXPECT_EQ(0, pidshim_spawn(&h, argv[0], &fa, NULL, argv, NULL));
+		break;
+	case BY_PIDSHIM_CLONE:
+		fflush(stdout);
+		saved_stdout = fcntl(1, F_DUPFD_CLOEXEC, 3);
+		ASSERT_LE(0, saved_stdout);
+		ASSERT_EQ(1, dup2(out[1], 1));
+		EXPECT_EQ(0, pidshim_spawn(&h, argv[0], NULL, NULL, argv, NULL));
+		ASSERT_EQ(1, dup2(saved_stdout, 1));
+		close(saved_stdout);
+		break;
 	}
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
@@ -134,11 +158,11 @@ static int child_fds(struct __test_metadata *_metadata, bool lib, int *fds, int 
 		len += (size_t)n;
 	buf[len] = '\0';
 	close(out[0]);
-	if (lib) {
+	if (by == BY_LIBC) {
+		EXPECT_EQ(pid, waitpid(pid, &st, 0));
+	} else {
 		EXPECT_EQ(0, run_to_exit(h));
 		pidshim_close(h);
-	} else {
-		EXPECT_EQ(pid, waitpid(pid, &st, 0));
 	}
 	for (p = strtok_r(buf, "\n", &save); p && count < max;
 	     p = strtok_r(NULL, "\n", &save))
@@ -147,29 +171,31 @@ static int child_fds(struct __test_metadata *_metadata, bool lib, int *fds, int 
 }
 
 /*
- * With handles, a set and a running library, a spawned child (by pidshim
- * or by plain posix_spawn) holds only fds the test process already had
- * before the library started, plus stdio.
+ * With handles, a set and a running library, a spawned child (by pidshim,
+ * through libc's spawn or its own clone, whose child opens its /proc fd
+ * into this process's fd table on the fallback, or by plain posix_spawn)
+ * holds only fds the test process already had before the library
+ * started, plus stdio.
  */
 PS_TEST(robust, no_library_fd_in_spawned_child)
 {
 	struct pidshim *more[4] = { NULL };
 	struct pidshim_set *s = NULL;
-	int fds[256], n, i, lib, rel[4] = { -1, -1, -1, -1 };
+	int fds[256], n, i, rel[4] = { -1, -1, -1, -1 };
 
 	ASSERT_EQ(0, pidshim_set_new(&s));
 	for (i = 0; i < 4; i++) {
 		ASSERT_EQ(0, ps_spawn_blocker(&more[i], &rel[i], 0));
 		ASSERT_EQ(0, pidshim_set_add(s, more[i]));
 	}
-	for (lib = 0; lib < 2; lib++) {
-		n = child_fds(_metadata, lib, fds, 256);
+	for (int by = BY_LIBC; by <= BY_PIDSHIM_CLONE; by++) {
+		n = child_fds(_metadata, (enum maker)by, fds, 256);
 		ASSERT_LT(0, n);
 		for (i = 0; i < n; i++) {
 			EXPECT_TRUE(fds[i] <= 2 || ps_fds_has(&self->base, fds[i]))
 			{
-				TH_LOG("%s child inherited fd %d",
-				       lib ? "pidshim_spawn" : "posix_spawn", fds[i]);
+				TH_LOG("%s: child inherited fd %d", maker_name[by],
+				       fds[i]);
 			}
 		}
 	}

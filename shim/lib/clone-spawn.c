@@ -9,15 +9,21 @@
  * clone(CLONE_VM | CLONE_VFORK), like glibc's and musl's posix_spawn, plus:
  * - CLONE_PIDFD (Linux 5.2): the kernel hands the pidfd over with the PID;
  * - or, where the fallback backend wants a /proc fd, the child opens
- *   /proc/self before exec and sends it to the parent over a socketpair
- *   (SCM_RIGHTS).  Not CLONE_FILES: valgrind runs only the clone shapes
- *   libc's own fork, vfork and posix_spawn use, and exits on any other.
- *   An emulator (qemu-user) runs this clone as a plain fork: the parent
- *   returns before the child has sent anything, and no memory is shared.
- *   The child's first store tells the parent which it got; after a fork
- *   the parent waits for the message or for the end of the child's copy
- *   of the socket (its exec or exit), so the child is named before any
- *   other code can reap it there too.
+ *   /proc/self before exec, straight into the parent's fd table
+ *   (CLONE_FILES: the child makes no other change to it, and execve gives
+ *   the new program a table of its own, as a clone without CLONE_FILES
+ *   would have, so this costs the child one open).  Two places cannot run
+ *   that clone: valgrind, which runs only the clone shapes libc's own fork,
+ *   vfork and posix_spawn use and ends the process on any other (found by
+ *   its preloaded libraries in /proc/self/maps, once), and emulators that
+ *   run a CLONE_VFORK clone as a plain fork (qemu-user; it refuses
+ *   CLONE_FILES with EINVAL).  There the child sends the fd over a
+ *   socketpair (SCM_RIGHTS).  After a plain fork the parent returns before
+ *   the child has sent anything, and no memory is shared: the child's
+ *   first store tells the parent which it got, and after a fork the parent
+ *   waits for the message or for the end of the child's copy of the
+ *   socket (its exec or exit), so the child is named before any other
+ *   code can reap it there too.
  *
  * It honours what posix_spawn promises and can be read back portably: the
  * attributes, through the posix_spawnattr_get* functions (flags POSIX_SPAWN_
@@ -63,10 +69,44 @@
 
 extern char **environ;
 
+/*
+ * One child stack kept from a spawn for the next: a fresh mapping costs
+ * the child a page fault, and unmapping one in a process whose other
+ * threads (the fallback's watcher, the program's own) ran on other CPUs
+ * costs an interrupt to each of them to flush its TLB.  A stack is given
+ * back only once its child no longer runs on it: CLONE_VFORK returns after
+ * the child's exec or exit, and a clone run as a fork (emulators) gave the
+ * child a copy of memory.  Two spawns at once take one stack each; the
+ * second one given back is unmapped.
+ */
+static void *spare_stack;
+
+static void *stack_take(void)
+{
+	void *stack = __atomic_exchange_n(&spare_stack, NULL, __ATOMIC_ACQUIRE);
+
+	if (stack)
+		return stack;
+	stack = mmap(NULL, STACK_BYTES, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	return stack == MAP_FAILED ? NULL : stack;
+}
+
+static void stack_give_back(void *stack)
+{
+	void *none = NULL;
+
+	if (!__atomic_compare_exchange_n(&spare_stack, &none, stack, false,
+					 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		munmap(stack, STACK_BYTES);
+}
+
 struct child_ctx {
 	const struct spawn_req *rq;
 	sigset_t parent_mask; /* the caller's mask, restored in the child */
 	int sock;	      /* the child's end of the socketpair, or -1 */
+	bool share_fds;	      /* CLONE_FILES: the child opens its /proc fd */
+	volatile int procfd;  /* that fd, in the parent's table, or -1 */
 	volatile int ran;     /* 1 once the child runs: memory is shared */
 	volatile int err;     /* the child's exec (or setup) errno */
 };
@@ -225,7 +265,9 @@ static int child_setup(struct child_ctx *c)
 #endif
 			return errno;
 	}
-	if (c->sock >= 0)
+	if (c->share_fds)
+		c->procfd = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	else if (c->sock >= 0)
 		send_self(c->sock);
 	mask = c->parent_mask;
 	if (flags & POSIX_SPAWN_SETSIGMASK)
@@ -256,6 +298,55 @@ static int child_main(void *arg)
 }
 
 /*
+ * Does valgrind run this process?  Its preloaded libraries are mapped.
+ * Read once (see share_fds_ok); no /proc reads as "yes": without /proc
+ * there is no /proc fd to open anyway.
+ */
+static bool under_valgrind(void)
+{
+	static const char mark[] = "/vgpreload_";
+	char buf[4096];
+	size_t keep = 0;
+	bool found = false;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return true;
+	while (!found) {
+		ssize_t n = read(fd, buf + keep, sizeof(buf) - 1 - keep);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		size_t have = keep + (size_t)n;
+
+		buf[have] = '\0';
+		found = strstr(buf, mark) != NULL;
+		/* A mark split between two reads is found in the next. */
+		keep = have < sizeof(mark) - 1 ? have : sizeof(mark) - 1;
+		memmove(buf, buf + have - keep, keep);
+	}
+	close(fd);
+	return found;
+}
+
+/* May the child open its /proc fd into the parent's table (CLONE_FILES)?
+ * 1 yes, -1 no (valgrind, or a clone refused once), 0 not known yet. */
+static int share_fds_works;
+
+static bool share_fds_ok(void)
+{
+	int v = __atomic_load_n(&share_fds_works, __ATOMIC_RELAXED);
+
+	if (!v) {
+		v = under_valgrind() ? -1 : 1;
+		__atomic_store_n(&share_fds_works, v, __ATOMIC_RELAXED);
+	}
+	return v > 0;
+}
+
+/*
  * Make the child.  Returns 0 with *pid (and *pidfd / *procfd when asked
  * for and the kernel gave them, else -1), -ENOSYS when clone refused
  * CLONE_PIDFD (a kernel before 5.2, or an emulator such as qemu-user:
@@ -264,7 +355,7 @@ static int child_main(void *arg)
 HIDDEN int clone_spawn(const struct spawn_req *rq, unsigned int want, pid_t *pid,
 		       int *pidfd, int *procfd)
 {
-	struct child_ctx c = { .rq = rq, .sock = -1, .ran = 0, .err = 0 };
+	struct child_ctx c = { .rq = rq, .sock = -1, .procfd = -1, .ran = 0, .err = 0 };
 	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
 	int fd = -1, sv[2] = { -1, -1 }, named = -1, saved;
 	sigset_t all;
@@ -273,15 +364,20 @@ HIDDEN int clone_spawn(const struct spawn_req *rq, unsigned int want, pid_t *pid
 
 	if (want & CLONE_SPAWN_PIDFD)
 		flags |= CLONE_PIDFD;
-	if (want & CLONE_SPAWN_PROCFD) {
+	/* Not beside CLONE_PIDFD: an EINVAL then would not say which flag
+	 * was refused, and the /proc fd is wanted there only until the first
+	 * spawn has shown the clone is not run as a fork. */
+	if (want == CLONE_SPAWN_PROCFD && share_fds_ok()) {
+		c.share_fds = true;
+		flags |= CLONE_FILES;
+	} else if (want & CLONE_SPAWN_PROCFD) {
 		/* SEQPACKET: the end of the child's copy reads as EOF. */
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 			return -errno;
 		c.sock = sv[1];
 	}
-	stack = mmap(NULL, STACK_BYTES, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED) {
+	stack = stack_take();
+	if (!stack) {
 		saved = ENOMEM;
 		goto close_socks;
 	}
@@ -296,13 +392,22 @@ HIDDEN int clone_spawn(const struct spawn_req *rq, unsigned int want, pid_t *pid
 #endif
 	saved = p < 0 ? errno : 0;
 	raw_sigmask(SIG_SETMASK, &c.parent_mask, NULL);
-	munmap(stack, STACK_BYTES);
+	stack_give_back(stack);
 	/* EINVAL: this kernel (or emulator: qemu-user) does not take these
 	 * flags; the caller has other ways. */
+	if (p < 0 && saved == EINVAL && c.share_fds) {
+		/* An emulator that runs it as a fork: the socket from now on. */
+		__atomic_store_n(&share_fds_works, -1, __ATOMIC_RELAXED);
+		return clone_spawn(rq, want, pid, pidfd, procfd);
+	}
 	if (p < 0) {
 		saved = saved == EINVAL ? ENOSYS : saved;
 		goto close_socks;
 	}
+	/* c.ran unseen: the child was killed before its first store; attach
+	 * opens its /proc fd (a zombie until we reap it). */
+	if (c.share_fds && c.ran)
+		named = c.procfd >= 0 ? fd_move_above_stdio(c.procfd) : -1;
 	if (sv[0] >= 0) {
 		/* c.ran unseen: the clone ran as a fork (or the child was
 		 * killed before its first store: its end is closed then), and
