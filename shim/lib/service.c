@@ -1147,6 +1147,7 @@ static void kick_locked(void)
 static void reap_kick_locked(int wait_ms)
 {
 	int64_t until = now_ms() + wait_ms;
+	long nap = 20; /* us: CLONE_VFORK returns before the child is a zombie */
 
 	while (svc.kick > 0 && (!svc.direct || now_ms() - svc.kick_at >= KICK_HOLD_MS)) {
 		siginfo_t si;
@@ -1159,7 +1160,8 @@ static void reap_kick_locked(int wait_ms)
 		else if (now_ms() >= until)
 			break;
 		else
-			nap_ms(1);
+			nap_us(nap);
+		nap = nap < 1000 ? nap * 2 : 1000;
 	}
 }
 
