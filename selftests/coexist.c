@@ -4,7 +4,8 @@
  * reaps only what it holds handles for, so system() and waitpid(own_pid)
  * keep seeing their own statuses and foreign zombies stay for their owner;
  * no exit is missed while another thread keeps SIGCHLD unblocked (with a
- * handler or with the default disposition); and after fork() the child can
+ * handler or with the default disposition, started before or after the
+ * library's first spawn); and after fork() the child can
  * use the library for its own children, even when a parent thread was
  * blocked in the library at the time of the fork.
  */
@@ -170,18 +171,28 @@ static void *unblocked_thread(void *arg)
  * readable within 100 ms, each wait with the true status.
  */
 static void unblocked_sigchld(struct __test_metadata *_metadata,
-			      FIXTURE_DATA(coexist) * self, bool handler)
+			      FIXTURE_DATA(coexist) * self, bool handler,
+			      bool thread_later)
 {
 	struct sigaction sa = { .sa_handler = handler ? on_chld : SIG_DFL }, old;
 	sigset_t chld, oldmask;
 	pthread_t t;
-	int i, n = ps_scaled(50), late = 0;
+	int i, n = ps_scaled(50), late = 0, mech = 0;
 
 	ASSERT_EQ(0, sigaction(SIGCHLD, &sa, &old));
 	chld_seen = 0;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	ASSERT_EQ(0, pthread_sigmask(SIG_BLOCK, &chld, &oldmask));
+	if (thread_later) {
+		/* The fallback picks its mechanism at its first spawn, while
+		 * every thread still blocks SIGCHLD. */
+		ASSERT_EQ(0, ps_spawn_helper(&self->h, -1, -1, "exit", "4", NULL));
+		EXPECT_EQ(4, run_to_exit(self->h));
+		pidshim_close(self->h);
+		self->h = NULL;
+		mech = pidshim_mechanism();
+	}
 	stop_thread = 0;
 	ASSERT_EQ(0, pthread_create(&t, NULL, unblocked_thread, NULL));
 	ps_sleep_ms(20);
@@ -219,6 +230,11 @@ static void unblocked_sigchld(struct __test_metadata *_metadata,
 			ps_sleep_ms(10);
 		EXPECT_LT(0, chld_seen);
 	}
+	/* A program that kept its promise and broke it later: the library
+	 * saw the new thread at a spawn and left the SIGCHLD mechanism. */
+	if (mech == PIDSHIM_MECHANISM_SIGNALFD) {
+		EXPECT_EQ(PIDSHIM_MECHANISM_THREAD, pidshim_mechanism());
+	}
 	__atomic_store_n(&stop_thread, 1, __ATOMIC_SEQ_CST);
 	pthread_join(t, NULL);
 	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
@@ -227,12 +243,20 @@ static void unblocked_sigchld(struct __test_metadata *_metadata,
 
 PS_TEST(coexist, thread_with_sigchld_unblocked_and_handler_misses_no_exit)
 {
-	unblocked_sigchld(_metadata, self, true);
+	unblocked_sigchld(_metadata, self, true, false);
 }
 
 PS_TEST(coexist, thread_with_sigchld_unblocked_default_misses_no_exit)
 {
-	unblocked_sigchld(_metadata, self, false);
+	unblocked_sigchld(_metadata, self, false, false);
+}
+
+/* The same thread started only after the library's first spawn: on the
+ * SIGCHLD mechanism, a spawn must notice the new thread (the thread count
+ * changed) before it relies on the signalfd again. */
+PS_TEST(coexist, thread_unblocking_sigchld_after_the_first_spawn_misses_no_exit)
+{
+	unblocked_sigchld(_metadata, self, false, true);
 }
 
 struct bg_wait {
