@@ -1161,7 +1161,7 @@ static void reap_kick_locked(int wait_ms)
 			break;
 		else
 			nap_us(nap);
-		nap = nap < 1000 ? nap * 2 : 1000;
+		nap = nap * 2 < 1000 ? nap * 2 : 1000;
 	}
 }
 
