@@ -5,7 +5,8 @@
  * keep seeing their own statuses and foreign zombies stay for their owner;
  * no exit is missed while another thread keeps SIGCHLD unblocked (with a
  * handler or with the default disposition, started before or after the
- * library's first spawn); and after fork() the child can
+ * library's first spawn, or unblocking it only after a spawn saw the
+ * thread); and after fork() the child can
  * use the library for its own children, even when a parent thread was
  * blocked in the library at the time of the fork.
  */
@@ -147,15 +148,21 @@ static void on_chld(int sig)
 }
 
 static volatile int stop_thread;
+static int unblock_now, unblocked; /* __atomic; see unblocked_thread() */
 
-/* A thread that keeps SIGCHLD unblocked and sleeps in sigsuspend. */
+/* A thread that keeps SIGCHLD unblocked and sleeps.  It unblocks at once,
+ * or, with unblock_now clear at its start, only once the test sets it
+ * (then it says so in unblocked). */
 static void *unblocked_thread(void *arg)
 {
 	sigset_t none;
 
 	(void)arg;
+	while (!__atomic_load_n(&unblock_now, __ATOMIC_SEQ_CST))
+		ps_sleep_ms(1);
 	sigemptyset(&none);
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	__atomic_store_n(&unblocked, 1, __ATOMIC_SEQ_CST);
 	while (!__atomic_load_n(&stop_thread, __ATOMIC_SEQ_CST)) {
 		struct timespec ts = { 0, 20000000 };
 
@@ -170,9 +177,16 @@ static void *unblocked_thread(void *arg)
  * signalfd may never see it.  Every exit must still be noticed: each fd
  * readable within 100 ms, each wait with the true status.
  */
+enum thread_start {
+	THREAD_FIRST,	/* before the library's first spawn */
+	THREAD_LATER,	/* after it */
+	UNBLOCKS_LATER, /* after it, blocked at first, unblocking after
+			 * the library saw it at a spawn */
+};
+
 static void unblocked_sigchld(struct __test_metadata *_metadata,
 			      FIXTURE_DATA(coexist) * self, bool handler,
-			      bool thread_later)
+			      enum thread_start start)
 {
 	struct sigaction sa = { .sa_handler = handler ? on_chld : SIG_DFL }, old;
 	sigset_t chld, oldmask;
@@ -184,7 +198,7 @@ static void unblocked_sigchld(struct __test_metadata *_metadata,
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	ASSERT_EQ(0, pthread_sigmask(SIG_BLOCK, &chld, &oldmask));
-	if (thread_later) {
+	if (start != THREAD_FIRST) {
 		/* The fallback picks its mechanism at its first spawn, while
 		 * every thread still blocks SIGCHLD. */
 		ASSERT_EQ(0, ps_spawn_helper(&self->h, -1, -1, "exit", "4", NULL));
@@ -194,8 +208,22 @@ static void unblocked_sigchld(struct __test_metadata *_metadata,
 		mech = pidshim_mechanism();
 	}
 	stop_thread = 0;
+	__atomic_store_n(&unblocked, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&unblock_now, start != UNBLOCKS_LATER, __ATOMIC_SEQ_CST);
 	ASSERT_EQ(0, pthread_create(&t, NULL, unblocked_thread, NULL));
-	ps_sleep_ms(20);
+	if (start == UNBLOCKS_LATER) {
+		/* The library meets the new thread while it still blocks
+		 * SIGCHLD: the promise holds at this spawn ... */
+		ASSERT_EQ(0, ps_spawn_helper(&self->h, -1, -1, "exit", "5", NULL));
+		EXPECT_EQ(5, run_to_exit(self->h));
+		pidshim_close(self->h);
+		self->h = NULL;
+		EXPECT_EQ(mech, pidshim_mechanism());
+		/* ... and is broken before the next one, with no thread more. */
+		__atomic_store_n(&unblock_now, 1, __ATOMIC_SEQ_CST);
+	}
+	while (!__atomic_load_n(&unblocked, __ATOMIC_SEQ_CST))
+		ps_sleep_ms(1);
 	for (i = 0; i < n; i++) {
 		struct pidshim_exit ex;
 		int64_t ms;
@@ -243,12 +271,12 @@ static void unblocked_sigchld(struct __test_metadata *_metadata,
 
 PS_TEST(coexist, thread_with_sigchld_unblocked_and_handler_misses_no_exit)
 {
-	unblocked_sigchld(_metadata, self, true, false);
+	unblocked_sigchld(_metadata, self, true, THREAD_FIRST);
 }
 
 PS_TEST(coexist, thread_with_sigchld_unblocked_default_misses_no_exit)
 {
-	unblocked_sigchld(_metadata, self, false, false);
+	unblocked_sigchld(_metadata, self, false, THREAD_FIRST);
 }
 
 /* The same thread started only after the library's first spawn: on the
@@ -256,7 +284,15 @@ PS_TEST(coexist, thread_with_sigchld_unblocked_default_misses_no_exit)
  * changed) before it relies on the signalfd again. */
 PS_TEST(coexist, thread_unblocking_sigchld_after_the_first_spawn_misses_no_exit)
 {
-	unblocked_sigchld(_metadata, self, false, true);
+	unblocked_sigchld(_metadata, self, false, THREAD_LATER);
+}
+
+/* A thread the library counted while it blocked SIGCHLD, which unblocks it
+ * later: the next spawn must see the changed mask although the number of
+ * threads stayed the same. */
+PS_TEST(coexist, thread_unblocking_sigchld_after_it_was_seen_misses_no_exit)
+{
+	unblocked_sigchld(_metadata, self, false, UNBLOCKS_LATER);
 }
 
 struct bg_wait {

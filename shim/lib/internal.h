@@ -201,7 +201,7 @@ HIDDEN void ident_reap_exiting(pid_t pid, int pidfd, int procfd);
 
 /* sigchld.c: the fallback's SIGCHLD mechanism. */
 HIDDEN int sigchld_decide(void);
-HIDDEN bool sigchld_promise_kept(unsigned int *threads);
+HIDDEN bool sigchld_promise_kept(void);
 HIDDEN bool sigchld_ignored(void);
 HIDDEN int sigchld_handle_fd(unsigned int *shard);
 HIDDEN void sigchld_mark_ready(int handle_fd, unsigned int shard);

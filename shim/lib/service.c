@@ -91,10 +91,9 @@ struct service {
 	int epfd;
 	/* fallback: its mechanism (0 undecided, see sigchld.c) */
 	int mech;
-	unsigned int threads_seen; /* SIGCHLD mechanism: threads last looked at */
-	bool pump_lost;		   /* a signal named a tracked process that was gone */
-	bool walk_owed;		   /* the pump's waitid(P_ALL) was put off */
-	size_t fb_orphans;	   /* fallback handles closed while their process ran */
+	bool pump_lost;	   /* a signal named a tracked process that was gone */
+	bool walk_owed;	   /* the pump's waitid(P_ALL) was put off */
+	size_t fb_orphans; /* fallback handles closed while their process ran */
 	/* the pump's caller: the handle it answers for, or the set */
 	struct pidshim *pump_for;
 	struct set_direct *pump_set;
@@ -668,15 +667,15 @@ static void switch_to_thread_locked(void)
 
 /* The fallback's mechanism in this process, deciding it the first time,
  * and after that checking the SIGCHLD mechanism's promise when recheck
- * (once per spawn or open, in svc_prepare: the check reads /proc/self,
- * three calls, and the later steps of the same spawn or open need not
- * repeat it). */
+ * (once per spawn or open, in svc_prepare: the check reads every
+ * thread's mask in /proc/self, and the later steps of the same spawn or
+ * open need not repeat it). */
 static int mechanism_locked(bool recheck)
 {
 	if (!svc.mech)
 		__atomic_store_n(&svc.mech, sigchld_decide(), __ATOMIC_RELAXED);
 	else if (recheck && svc.mech == PIDSHIM_MECHANISM_SIGNALFD &&
-		 !sigchld_promise_kept(&svc.threads_seen))
+		 !sigchld_promise_kept())
 		switch_to_thread_locked();
 	return svc.mech;
 }
@@ -1740,7 +1739,6 @@ static void atfork_child(void)
 	/* A new process: its own mechanism, decided again when needed. */
 	sigchld_forget();
 	__atomic_store_n(&svc.mech, 0, __ATOMIC_RELAXED);
-	svc.threads_seen = 0;
 	svc.walk_owed = false; /* the parent's children */
 	svc.fb_orphans = 0;
 	svc.direct = 0;
