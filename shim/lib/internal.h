@@ -114,7 +114,7 @@ struct pidshim {
 	bool tracked;	  /* in the service's pid table (under svc lock) */
 	bool armed;	  /* pidfd orphan: registered in the reaper's epoll */
 	bool fd_epoll;	  /* fallback, SIGCHLD mechanism: fd is an epoll (sigchld.c) */
-	bool fd_unhooked; /* ... left without its signalfd while in a set (svc lock) */
+	bool fd_unhooked; /* ... without its signalfd: not polled on its own (svc lock) */
 	_Atomic bool fd_shown; /* pidshim_fd gave it, or a wait polls it */
 	unsigned int direct; /* fallback: threads asleep in its direct wait (svc lock) */
 	struct set_direct *dset; /* fallback: its set's, while a member (svc lock) */

@@ -717,6 +717,7 @@ HIDDEN int svc_new_handle_fd(struct pidshim *h)
 	if (r == PIDSHIM_MECHANISM_SIGNALFD) {
 		r = sigchld_handle_fd(&h->shard);
 		h->fd_epoll = r >= 0;
+		h->fd_unhooked = true; /* until polled: svc_fd_shown */
 	} else if (r > 0) {
 		r = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		r = fd_new(r);
@@ -749,10 +750,11 @@ static void fd_hook_locked(struct pidshim *h)
 /*
  * h (fallback) joins the set whose direct wait d is (under the set's
  * lock), or leaves it (d NULL): a settle of a member kicks a thread asleep
- * in that set's direct wait.  Under the SIGCHLD mechanism a member whose
- * fd nobody polls on its own (quiet) stops listening to SIGCHLD: the set
- * listens once for all (sigchld_set_fd), and every look at a member marks
- * its fd readable when its process ended, as before.
+ * in that set's direct wait.  Under the SIGCHLD mechanism a handle's fd
+ * listens to SIGCHLD only while it is polled on its own (fd_shown), or
+ * while it is the member of a set that cannot listen for it (!quiet):
+ * a quiet set listens once for all its members (sigchld_set_fd), and
+ * every look at a member marks its fd readable when its process ended.
  */
 HIDDEN void svc_set_member(struct pidshim *h, struct set_direct *d, bool quiet)
 {
@@ -762,10 +764,10 @@ HIDDEN void svc_set_member(struct pidshim *h, struct set_direct *d, bool quiet)
 	h->dset = d;
 	if (!h->fd_epoll) {
 		/* an eventfd: nothing to hook */
-	} else if (!d) {
+	} else if ((d && !quiet) || atomic_load(&h->fd_shown)) {
 		fd_hook_locked(h);
-	} else if (quiet && !atomic_load(&h->fd_shown) && !h->fd_unhooked &&
-		   svc.mech == PIDSHIM_MECHANISM_SIGNALFD && h->fd >= 0) {
+	} else if (!h->fd_unhooked && svc.mech == PIDSHIM_MECHANISM_SIGNALFD &&
+		   h->fd >= 0) {
 		sigchld_unhook(h->fd, h->shard);
 		h->fd_unhooked = true;
 	}

@@ -13,8 +13,10 @@
  * that signalfd (readable at any SIGCHLD: a spurious wake-up the backend
  * is allowed) and, once its process has ended, an eventfd that is always
  * readable (readyfd), so it stays readable until the handle is answered.
- * A member of a set whose fd the program never asked for leaves the
- * signalfd out: the set holds one for all its members (set.c).
+ * The signalfd goes in only once the fd is polled on its own (pidshim_fd
+ * gave it out, or a wait polls it): the fd of a member of a set, or of a
+ * handle only ever waited on directly, never holds it, and a set holds
+ * one signalfd for all its members (set.c).
  *
  * The program's part of the bargain: SIGCHLD stays blocked in every
  * thread, it does not read SIGCHLD itself, and SIGCHLD is not ignored.
@@ -212,20 +214,15 @@ static int shard_get(unsigned int *idx)
 	return 0;
 }
 
-/* A handle's fd: an epoll over its shard's signalfd; *idx is its shard. */
+/* A handle's fd: an epoll, empty until something polls it (then it holds
+ * its shard's signalfd: sigchld_hook); *idx is its shard. */
 HIDDEN int sigchld_handle_fd(unsigned int *idx)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	int fd, r = shard_get(idx);
 
 	if (r < 0)
 		return r;
 	fd = fd_new(epoll_create1(EPOLL_CLOEXEC));
-	if (fd >= 0 && epoll_ctl(fd, EPOLL_CTL_ADD, shards[*idx]->sigfd, &ev) < 0) {
-		r = -errno;
-		close(fd);
-		fd = r;
-	}
 	if (fd < 0)
 		sigchld_release(*idx);
 	return fd;
@@ -246,8 +243,8 @@ HIDDEN void sigchld_unhook(int handle_fd, unsigned int idx)
 	epoll_ctl(handle_fd, EPOLL_CTL_DEL, shards[idx]->sigfd, NULL);
 }
 
-/* The handle's fd listens to SIGCHLD again (it left its set, or its fd
- * is polled on its own now); EEXIST: it still did. */
+/* The handle's fd listens to SIGCHLD (its fd is polled on its own now,
+ * or its set cannot listen for it); EEXIST: it did already. */
 HIDDEN void sigchld_hook(int handle_fd, unsigned int idx)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
