@@ -550,6 +550,42 @@ PS_TEST(wait, fd_readable_within_100ms_after_exit)
 	expect_exited(_metadata, &ex, pidshim_pid(self->h), 2);
 }
 
+/*
+ * The fd asked for only after the process ended: readable at once,
+ * whether its SIGCHLD is still pending (nothing of the library ran since)
+ * or was already taken by a call for another handle (which looked at this
+ * one and must have marked its fd).
+ */
+PS_TEST(wait, fd_asked_for_only_after_the_exit_is_readable)
+{
+	struct pidshim *other = NULL;
+	struct pidshim_exit ex;
+	int other_release = -1;
+
+	for (int taken = 0; taken < 2; taken++) {
+		ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 3));
+		ASSERT_EQ(0, ps_spawn_blocker(&other, &other_release, 4));
+		ps_close(&self->release);
+		ASSERT_TRUE(ps_exited(pidshim_pid(self->h), 10000 * ps_slow()));
+		if (taken) /* takes the pending SIGCHLD, looks at self->h */
+			EXPECT_EQ(-EAGAIN, pidshim_try_wait(other, &ex));
+		EXPECT_TRUE(ps_readable(pidshim_fd(self->h), PS_READY_MS))
+		{
+			TH_LOG("fd not readable within 100 ms (SIGCHLD %s)",
+			       taken ? "taken by another call" : "still pending");
+		}
+		ASSERT_EQ(0, pidshim_wait(self->h, &ex));
+		expect_exited(_metadata, &ex, pidshim_pid(self->h), 3);
+		pidshim_close(self->h);
+		self->h = NULL;
+		ps_close(&other_release);
+		ASSERT_EQ(0, pidshim_wait(other, &ex));
+		expect_exited(_metadata, &ex, pidshim_pid(other), 4);
+		pidshim_close(other);
+		other = NULL;
+	}
+}
+
 /* A child of ours that is none of the library's: a foreign SIGCHLD. */
 static void foreign_sigchld(struct __test_metadata *_metadata)
 {
