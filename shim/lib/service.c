@@ -1261,9 +1261,15 @@ static bool kick_pending_locked(void)
 HIDDEN int svc_wait_direct(struct pidshim *h, struct pidshim_exit *e, int cancel_state)
 {
 	pid_t other = 0;
-	bool may = !sigchld_ignored();
+	bool may;
 	int r;
 
+	/* The SIGCHLD mechanism never sleeps here (direct_works_locked),
+	 * and it never comes back once left: its caller's first look, with
+	 * the signals taken first, is the one to make. */
+	if (__atomic_load_n(&svc.mech, __ATOMIC_RELAXED) == PIDSHIM_MECHANISM_SIGNALFD)
+		return -EAGAIN;
+	may = !sigchld_ignored();
 	pthread_mutex_lock(&svc.lock);
 	for (;;) {
 		siginfo_t si;
