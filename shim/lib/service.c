@@ -1261,7 +1261,7 @@ static bool kick_pending_locked(void)
 HIDDEN int svc_wait_direct(struct pidshim *h, struct pidshim_exit *e, int cancel_state)
 {
 	pid_t other = 0;
-	bool may;
+	int may = -1; /* may it sleep in waitid?  Asked once it must wait */
 	int r;
 
 	/* The SIGCHLD mechanism never sleeps here (direct_works_locked),
@@ -1269,14 +1269,17 @@ HIDDEN int svc_wait_direct(struct pidshim *h, struct pidshim_exit *e, int cancel
 	 * the signals taken first, is the one to make. */
 	if (__atomic_load_n(&svc.mech, __ATOMIC_RELAXED) == PIDSHIM_MECHANISM_SIGNALFD)
 		return -EAGAIN;
-	may = !sigchld_ignored();
 	pthread_mutex_lock(&svc.lock);
 	for (;;) {
 		siginfo_t si;
 
 		look_locked(h, LOOK_REAP);
 		r = svc_claim_locked(h, e);
-		if (r != -EAGAIN || !may || !direct_works_locked())
+		if (r != -EAGAIN)
+			break;
+		if (may < 0)
+			may = !sigchld_ignored();
+		if (!may || !direct_works_locked())
 			break;
 		if (kick_pending_locked())
 			continue;
