@@ -23,7 +23,7 @@ SELFT_BINS := $(addprefix $(SELFT_DIR)/,$(SELFT_NAMES))
 SELFT_HELPER := $(SELFT_DIR)/helper
 SELFT_STATIC_DIR := $(BUILD)/static/selftests
 SELFT_STATIC_BINS := $(addprefix $(SELFT_STATIC_DIR)/,$(SELFT_NAMES))
-SELFT_HDRS := selftests/pstest.h $(INCDIR)/pidshim.h
+SELFT_HDRS := selftests/pstest.h selftests/psbpf.h $(INCDIR)/pidshim.h
 SELFT_HARNESS_STAMP := $(BUILD)/selftests/.harness
 # The harness defines non-static functions without prototypes and passes
 # its format strings on through vprintf.

@@ -11,13 +11,8 @@
  * without crashing and that the fallback works.  EMFILE during the probe
  * must come back as an error that is not cached.
  */
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
-#include <sys/prctl.h>
 
-#include "pstest.h"
+#include "psbpf.h"
 
 #ifndef __NR_clone3
 #define __NR_clone3 435
@@ -306,28 +301,7 @@ TEST(emfile_while_probing_is_reported_not_cached)
 
 /* ---- seccomp: what "missing" looks like in containers ------------------- */
 
-#if defined(__x86_64__)
-#define PS_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define PS_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#elif defined(__i386__)
-#define PS_AUDIT_ARCH AUDIT_ARCH_I386
-#elif defined(__s390x__)
-#define PS_AUDIT_ARCH AUDIT_ARCH_S390X
-#endif
-
 #ifdef PS_AUDIT_ARCH
-/* Every filter's start: allow other ABIs' calls, then load the number. */
-#define PS_BPF_OUR_ARCH_THEN_NR                                                  \
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)), \
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PS_AUDIT_ARCH, 1, 0),        \
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),                    \
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
-
-#define ARG0_LO                                   \
-	(offsetof(struct seccomp_data, args[0]) + \
-	 (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0))
-
 /*
  * Installs a filter: pidfd_open and pidfd_send_signal answer open_action
  * (0: allowed), clone3 ENOSYS (as Docker, so glibc falls back to clone),
@@ -351,13 +325,8 @@ static int install_filter(unsigned int open_action, int waitid_errno)
 				      : SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -errno;
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
-		return -errno;
-	return 0;
+	return ps_install_filter(f, sizeof(f) / sizeof(f[0]));
 }
 
 static void filtered_probe(struct __test_metadata *_metadata, unsigned int open_action,
@@ -471,14 +440,12 @@ TEST(clone_pidfd_missing_keeps_backend_working)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
 	struct ps_kernel k;
-	long r;
+	int r;
 
 	ASSERT_EQ(0, unsetenv("PIDSHIM_BACKEND"));
-	ASSERT_EQ(0, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
-	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-	if (r && (errno == EINVAL || errno == ENOSYS))
+	r = ps_install_filter(f, sizeof(f) / sizeof(f[0]));
+	if (r == -EINVAL || r == -ENOSYS)
 		SKIP(return, "kernel lacks seccomp filters (SECCOMP_SET_MODE_FILTER)%s",
 			   ps_under_valgrind() ? ": valgrind does not emulate them" : "");
 	ASSERT_EQ(0, r);

@@ -6,9 +6,13 @@
  * the same before and after 1000 spawn/wait/close cycles mixing failed
  * spawns, sets and handles closed while their child runs (and those
  * children leave no zombie); pidshim_close never kills and never blocks;
- * and a handle holds 1 fd on pidfd backends, at most 2 on signalfd.
+ * a handle holds 1 fd on pidfd backends, at most 2 on signalfd; and a
+ * handle's fd stays readable at the exit when the kernel refuses it the
+ * signalfd (the SIGCHLD mechanism then gives way to the thread).
  */
-#include "pstest.h"
+#include <sys/epoll.h>
+
+#include "psbpf.h"
 
 FIXTURE(robust)
 {
@@ -351,3 +355,78 @@ PS_TEST(robust, handle_holds_at_most_contract_fds)
 }
 
 PS_MAIN
+
+#ifdef PS_AUDIT_ARCH
+/* The signalfd this process holds, or -1 (the SIGCHLD mechanism's). */
+static int signalfd_open_here(void)
+{
+	struct ps_fds now;
+
+	ps_fds_list(&now);
+	for (int i = 0; i < now.n; i++) {
+		char path[64], target[64];
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", now.fd[i]);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			if (!strcmp(target, "anon_inode:[signalfd]"))
+				return now.fd[i];
+		}
+	}
+	return -1;
+}
+
+/*
+ * The kernel refuses to put the SIGCHLD mechanism's signalfd into a
+ * handle's epoll (ENOMEM for that epoll_ctl, as under kernel memory
+ * pressure) when the program first asks for the handle's fd.  That fd
+ * could never hear the exit: the library must give way to the thread
+ * mechanism, and the fd must still turn readable within 100 ms of the
+ * exit.  (On the other variants there is no signalfd to refuse, and the
+ * same readiness is checked under the same filter.)
+ */
+PS_TEST(robust, fd_the_kernel_refuses_the_signalfd_still_turns_readable)
+{
+	struct pidshim_exit ex;
+	int64_t late;
+	int sfd, r;
+
+	ASSERT_EQ(0, ps_spawn_blocker(&self->h, &self->release, 6));
+	sfd = signalfd_open_here();
+	if (variant->sigchld) {
+		ASSERT_LE(0, sfd); /* the mechanism's shard, made at the spawn */
+	}
+	{
+		struct sock_filter f[] = {
+			PS_BPF_OUR_ARCH_THEN_NR,
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_epoll_ctl, 0, 5),
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, PS_ARG_LO(1)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, EPOLL_CTL_ADD, 0, 3),
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, PS_ARG_LO(2)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)sfd, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOMEM),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+
+		r = ps_install_filter(f, sizeof(f) / sizeof(f[0]));
+	}
+	if (r == -EINVAL || r == -ENOSYS)
+		SKIP(return, "kernel lacks seccomp filters (SECCOMP_SET_MODE_FILTER)%s",
+			   ps_under_valgrind() ? ": valgrind does not emulate them" : "");
+	ASSERT_EQ(0, r);
+	late = ps_release_and_time_readiness(&self->release, pidshim_pid(self->h),
+					     pidshim_fd(self->h));
+	EXPECT_TRUE(late >= 0 && late <= PS_READY_MS)
+	{
+		TH_LOG("fd readable %lld ms after the exit (-1: never)", (long long)late);
+	}
+	if (variant->sigchld) {
+		EXPECT_EQ(PIDSHIM_MECHANISM_THREAD, pidshim_mechanism());
+	}
+	ASSERT_EQ(0, pidshim_wait(self->h, &ex));
+	EXPECT_EQ(CLD_EXITED, ex.info.si_code);
+	EXPECT_EQ(6, ex.info.si_status);
+}
+#endif /* PS_AUDIT_ARCH */

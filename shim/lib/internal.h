@@ -206,7 +206,7 @@ HIDDEN bool sigchld_ignored(void);
 HIDDEN int sigchld_handle_fd(unsigned int *shard);
 HIDDEN void sigchld_mark_ready(int handle_fd, unsigned int shard);
 HIDDEN void sigchld_unhook(int handle_fd, unsigned int shard);
-HIDDEN void sigchld_hook(int handle_fd, unsigned int shard);
+HIDDEN int sigchld_hook(int handle_fd, unsigned int shard);
 HIDDEN int sigchld_set_fd(void);
 HIDDEN void sigchld_release(unsigned int shard);
 HIDDEN void sigchld_forget(void);

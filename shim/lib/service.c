@@ -738,13 +738,21 @@ HIDDEN bool svc_sigchld_mechanism(void)
 	return __atomic_load_n(&svc.mech, __ATOMIC_RELAXED) == PIDSHIM_MECHANISM_SIGNALFD;
 }
 
+/* h's fd listens to SIGCHLD from now on.  Should the kernel refuse the
+ * epoll item (ENOMEM), the fd could never hear an exit: the thread
+ * mechanism takes over for good, whose watcher marks fds readable
+ * without any signal (if it cannot start now, the next spawn or open
+ * starts it, as after any switch). */
 static void fd_hook_locked(struct pidshim *h)
 {
 	if (!h->fd_unhooked)
 		return;
 	h->fd_unhooked = false;
-	if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD && h->fd >= 0)
-		sigchld_hook(h->fd, h->shard);
+	if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD && h->fd >= 0 &&
+	    sigchld_hook(h->fd, h->shard) < 0) {
+		switch_to_thread_locked();
+		start_fallback_workers_locked();
+	}
 }
 
 /*

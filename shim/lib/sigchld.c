@@ -244,12 +244,16 @@ HIDDEN void sigchld_unhook(int handle_fd, unsigned int idx)
 }
 
 /* The handle's fd listens to SIGCHLD (its fd is polled on its own now,
- * or its set cannot listen for it); EEXIST: it did already. */
-HIDDEN void sigchld_hook(int handle_fd, unsigned int idx)
+ * or its set cannot listen for it): 0 (EEXIST: it did already), or
+ * -errno. */
+HIDDEN int sigchld_hook(int handle_fd, unsigned int idx)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 
-	epoll_ctl(handle_fd, EPOLL_CTL_ADD, shards[idx]->sigfd, &ev);
+	if (epoll_ctl(handle_fd, EPOLL_CTL_ADD, shards[idx]->sigfd, &ev) < 0 &&
+	    errno != EEXIST)
+		return -errno;
+	return 0;
 }
 
 /*
