@@ -6,7 +6,8 @@
  * no exit is missed while another thread keeps SIGCHLD unblocked (with a
  * handler or with the default disposition, started before or after the
  * library's first spawn, or unblocking it only after a spawn saw the
- * thread); and after fork() the child can
+ * thread); SIGCHLD ignored after the first spawn ends the SIGCHLD
+ * mechanism; and after fork() the child can
  * use the library for its own children, even when a parent thread was
  * blocked in the library at the time of the fork.
  */
@@ -293,6 +294,41 @@ PS_TEST(coexist, thread_unblocking_sigchld_after_the_first_spawn_misses_no_exit)
 PS_TEST(coexist, thread_unblocking_sigchld_after_it_was_seen_misses_no_exit)
 {
 	unblocked_sigchld(_metadata, self, false, UNBLOCKS_LATER);
+}
+
+/*
+ * SIGCHLD set to SIG_IGN after the library's first spawn (the SIGCHLD
+ * mechanism's promise is "blocked everywhere, not ignored"): the kernel
+ * sends no SIGCHLD any more, so the next spawn must leave that mechanism,
+ * whatever the number of threads.  Each wait still gives the true status
+ * or -ECHILD.
+ */
+PS_TEST(coexist, sigchld_ignored_after_the_first_spawn_leaves_the_sigchld_mechanism)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	struct pidshim_exit ex;
+	int mech, r;
+
+	ASSERT_EQ(0, ps_spawn_helper(&self->h, -1, -1, "exit", "4", NULL));
+	EXPECT_EQ(4, run_to_exit(self->h));
+	pidshim_close(self->h);
+	self->h = NULL;
+	mech = pidshim_mechanism();
+	ASSERT_EQ(0, sigaction(SIGCHLD, &ign, &old));
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(0, ps_spawn_helper(&self->h, -1, -1, "exit", "5", NULL));
+		r = pidshim_wait(self->h, &ex);
+		EXPECT_TRUE(r == -ECHILD || (r == 0 && ex.info.si_status == 5))
+		{
+			TH_LOG("wait %d: %d, status %d", i, r, ex.info.si_status);
+		}
+		pidshim_close(self->h);
+		self->h = NULL;
+	}
+	if (mech == PIDSHIM_MECHANISM_SIGNALFD) {
+		EXPECT_EQ(PIDSHIM_MECHANISM_THREAD, pidshim_mechanism());
+	}
+	sigaction(SIGCHLD, &old, NULL);
 }
 
 struct bg_wait {
