@@ -37,7 +37,6 @@
 #define PS_ARG_LO(n)                              \
 	(offsetof(struct seccomp_data, args[n]) + \
 	 (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0))
-#define ARG0_LO PS_ARG_LO(0)
 
 /* Installs the filter for the calling thread (and the threads it makes
  * from now on): 0, or -errno (-EINVAL, -ENOSYS: no seccomp filters here,

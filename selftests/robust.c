@@ -354,8 +354,6 @@ PS_TEST(robust, handle_holds_at_most_contract_fds)
 	}
 }
 
-PS_MAIN
-
 #ifdef PS_AUDIT_ARCH
 /* The signalfd this process holds, or -1 (the SIGCHLD mechanism's). */
 static int signalfd_open_here(void)
@@ -430,3 +428,5 @@ PS_TEST(robust, fd_the_kernel_refuses_the_signalfd_still_turns_readable)
 	EXPECT_EQ(6, ex.info.si_status);
 }
 #endif /* PS_AUDIT_ARCH */
+
+PS_MAIN
