@@ -430,22 +430,37 @@ static void settle_all_locked(pid_t pid, struct pidshim *recipient, int state,
 		settle(recipient, state == H_ZOMBIE ? H_ZOMBIE : H_EXITED, e);
 }
 
-enum look { LOOK_OBSERVE, LOOK_REAP };
+/* How a look goes (look_locked): reap for the handle itself, prove the
+ * PID first (the user asked). */
+enum look { LOOK_OBSERVE = 0, LOOK_REAP = 1, LOOK_ASKED = 2 };
 
 static void pump_locked(struct pidshim *for_h, struct set_direct *for_set);
 
 /*
- * Look at h's process (fallback backend), under the lock.  Its /proc fd
- * first proves the PID still names it.  If it has exited, it is reaped
- * when it has an owner handle (which gets the status; every other handle
- * of it sees it gone), or, with LOOK_REAP, for h itself (the user waits
- * on h); else its handles only learn that it ended (H_ZOMBIE): the
- * program may still reap it itself.  A ptrace stop is never taken: it is
- * looked at with WNOWAIT and left for the tracer.
+ * Look at h's process (fallback backend), under the lock.  If it has
+ * exited, it is reaped when it has an owner handle (which gets the
+ * status; every other handle of it sees it gone), or, with LOOK_REAP, for
+ * h itself (the user waits on h); else its handles only learn that it
+ * ended (H_ZOMBIE): the program may still reap it itself.  A ptrace stop
+ * is never taken: it is looked at with WNOWAIT and left for the tracer.
+ *
+ * Its /proc fd proves the PID still names h's process before anything is
+ * done about an exit: a zombie holds its PID, so a proof made after
+ * waitid reported one shows the report was about h's process.  The
+ * library's own looks (at a spawn, in a blocking wait, for the watcher
+ * and the signals) prove only then: a look that finds the PID running
+ * acts on nothing, and -ECHILD means no child of ours has the PID, h's
+ * process least of all.  Should other code have reaped h's process and
+ * the PID name another child of ours, the look at that child's exit or
+ * the ticker's round settles h.  So such a look at a running process
+ * costs one waitid, not a path walk in /proc as well (about 3 us each;
+ * a spawn and a blocking wait make three).  A look the user asked for
+ * (LOOK_ASKED: try_wait, send_signal, close) answers for h's process
+ * itself, so it proves first, as before any answer.
  * Returns 2 when it reaped it now (h may be freed then, if an orphan),
  * 1 when it has ended otherwise, -ECHILD when it is gone, 0 while it runs.
  */
-static int look_locked(struct pidshim *h, enum look how)
+static int look_locked(struct pidshim *h, unsigned int how)
 {
 	struct pidshim_exit e;
 	struct pidshim *owner;
@@ -455,7 +470,7 @@ static int look_locked(struct pidshim *h, enum look how)
 
 	if (!pending(h))
 		return atomic_load(&h->state) == H_EXITED ? 1 : -ECHILD;
-	if (!ident_alive(h->procfd)) {
+	if ((how & LOOK_ASKED) && !ident_alive(h->procfd)) {
 		forget_locked(h);
 		return -ECHILD;
 	}
@@ -469,8 +484,12 @@ static int look_locked(struct pidshim *h, enum look how)
 	}
 	if (r < 0 || !si_is_exit(&si))
 		return 0; /* running, stopped, or ask again later */
+	if (!(how & LOOK_ASKED) && !ident_alive(h->procfd)) {
+		forget_locked(h);
+		return -ECHILD;
+	}
 	owner = owner_of_locked(h);
-	if (!owner && how == LOOK_OBSERVE) {
+	if (!owner && !(how & LOOK_REAP)) {
 		settle_all_locked(pid, NULL, H_ZOMBIE, NULL);
 		return 1;
 	}
@@ -489,7 +508,7 @@ static int look_locked(struct pidshim *h, enum look how)
 HIDDEN int svc_look_locked(struct pidshim *h)
 {
 	pump_locked(h, NULL);
-	return look_locked(h, LOOK_REAP);
+	return look_locked(h, LOOK_REAP | LOOK_ASKED);
 }
 
 /* The final answer kept for h (fallback): 0 and *e, -ECHILD, or -EAGAIN
