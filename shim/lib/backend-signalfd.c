@@ -99,21 +99,31 @@ static int sfd_attach(struct pidshim *h)
 	return svc_track(h);
 }
 
-static int sfd_try_reap(struct pidshim *h, struct pidshim_exit *e)
+static int look_and_claim(struct pidshim *h, struct pidshim_exit *e, bool answers)
 {
 	int r;
 
 	svc_lock();
-	svc_look_locked(h);
+	svc_look_locked(h, answers);
 	r = svc_claim_locked(h, e);
 	svc_unlock();
 	return r;
+}
+
+static int sfd_try_reap(struct pidshim *h, struct pidshim_exit *e)
+{
+	return look_and_claim(h, e, true);
 }
 
 static int sfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e,
 		    int cancel_state)
 {
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	/* A blocking wait answers only once the process is settled: its
+	 * first look need not prove the PID (look_locked); every look after
+	 * a slice does, so a process other code reaped while the PID names
+	 * another running child ends the wait within one. */
+	bool answers = timeout_ms >= 0;
 
 	if (timeout_ms < 0) {
 		int r = svc_wait_direct(h, e, cancel_state);
@@ -121,8 +131,8 @@ static int sfd_wait(struct pidshim *h, int timeout_ms, struct pidshim_exit *e,
 		if (r != -EAGAIN)
 			return r;
 	}
-	for (;;) {
-		int r = sfd_try_reap(h, e);
+	for (;; answers = true) {
+		int r = look_and_claim(h, e, answers);
 
 		if (r != -EAGAIN)
 			return r;
@@ -151,7 +161,7 @@ static int sfd_send_signal(struct pidshim *h, int sig)
 	/* Look first: a PID the kernel may have freed (other code reaped it,
 	 * or SIGCHLD is ignored) is never passed to kill(). */
 	if (atomic_load(&h->state) == H_RUNNING)
-		svc_look_locked(h);
+		svc_look_locked(h, true);
 	st = atomic_load(&h->state);
 	if ((st == H_RUNNING || st == H_ZOMBIE) && svc_still_named_locked(h))
 		r = kill(h->pid, sig) < 0 ? -errno : 0;
@@ -165,7 +175,7 @@ static void sfd_close(struct pidshim *h)
 {
 	svc_lock();
 	if (h->owned && atomic_load(&h->state) == H_RUNNING && h->tracked &&
-	    svc_look_locked(h) == 0) {
+	    svc_look_locked(h, true) == 0) {
 		/* Still running: the service reaps and frees it later.  The
 		 * /proc fd stays: it still has to name the process. */
 		close(h->fd);

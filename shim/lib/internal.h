@@ -221,7 +221,7 @@ HIDDEN void svc_lock(void);
 HIDDEN void svc_unlock(void);
 HIDDEN int svc_track(struct pidshim *h);
 HIDDEN void svc_untrack_locked(struct pidshim *h);
-HIDDEN int svc_look_locked(struct pidshim *h);
+HIDDEN int svc_look_locked(struct pidshim *h, bool answers);
 HIDDEN int svc_wait_direct(struct pidshim *h, struct pidshim_exit *e, int cancel_state);
 HIDDEN int svc_claim_locked(struct pidshim *h, struct pidshim_exit *e);
 HIDDEN bool svc_still_named_locked(struct pidshim *h);

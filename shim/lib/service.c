@@ -508,10 +508,14 @@ static int look_locked(struct pidshim *h, unsigned int how)
 	return 2;
 }
 
-HIDDEN int svc_look_locked(struct pidshim *h)
+/* A look for the user's call.  answers: what it finds is the call's
+ * answer (try_wait, a timed wait, send_signal, close), so the PID is
+ * proved first; a blocking wait, which answers only once the process is
+ * settled, need not (see look_locked). */
+HIDDEN int svc_look_locked(struct pidshim *h, bool answers)
 {
 	pump_locked(h, NULL);
-	return look_locked(h, LOOK_REAP | LOOK_ASKED);
+	return look_locked(h, LOOK_REAP | (answers ? LOOK_ASKED : 0));
 }
 
 /* The final answer kept for h (fallback): 0 and *e, -ECHILD, or -EAGAIN
