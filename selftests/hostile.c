@@ -281,6 +281,56 @@ PS_TEST(hostile, reused_pid_is_never_reported_by_try_wait_or_a_set)
 }
 
 /*
+ * A member of a set (a child the program forked and opened) whose process
+ * the program reaps itself, and a new child that keeps running takes its
+ * PID: set_wait still reports the member within a second (then try_wait
+ * gives -ECHILD), and the newcomer is left alone.  Under the SIGCHLD
+ * mechanism no thread runs: only the look at the signal that named the PID
+ * can find that the process behind it is no longer the member's, and it
+ * must prove the PID before it trusts waitid's "running".
+ */
+static int ns_member_reaped_running_newcomer(void)
+{
+	struct pidshim_exit ex;
+	struct pidshim_set *s = NULL;
+	struct pidshim *h = NULL, *ready = NULL;
+	int rel = -1, drel = -1, r, st;
+	int64_t t0, dt;
+	pid_t pid, d;
+
+	bystander();
+	pid = ps_fork_blocker(&rel, 5);
+	NS_EXPECT(0 == (r = pidshim_open(pid, 0, &h)), "open: %d", r);
+	NS_EXPECT(0 == pidshim_set_new(&s), "set_new");
+	if (r || !s)
+		return 1;
+	NS_EXPECT(0 == pidshim_set_add(s, h), "set_add");
+	close(rel);
+	NS_EXPECT(waitpid(pid, &st, 0) == pid, "own reap");
+	d = fork_at(pid, 7, &drel);
+	NS_EXPECT(d == pid, "newcomer got pid %d, not %d", (int)d, (int)pid);
+	t0 = ps_now_ms();
+	r = pidshim_set_wait(s, 1500 * ps_slow(), &ready);
+	dt = ps_now_ms() - t0;
+	NS_EXPECT(r == 0 && ready == h, "set_wait: %d after %lld ms", r, (long long)dt);
+	NS_EXPECT(dt <= 1000 * ps_slow() + 100, "took %lld ms", (long long)dt);
+	memset(&ex, 0, sizeof(ex));
+	r = pidshim_try_wait(h, &ex);
+	NS_EXPECT(r == -ECHILD, "try_wait on the stale member: %s", describe(r, &ex));
+	close(drel);
+	NS_EXPECT(waitpid(d, &st, 0) == d && WIFEXITED(st) && WEXITSTATUS(st) == 7,
+		  "newcomer status 0x%x: signalled or reaped by the library?", st);
+	pidshim_set_free(s);
+	pidshim_close(h);
+	return ns_fails;
+}
+
+PS_TEST(hostile, set_reports_a_member_other_code_reaped_while_a_newcomer_runs)
+{
+	PS_RUN_IN_PIDNS(ns_member_reaped_running_newcomer);
+}
+
+/*
  * A spawned handle closed while its child runs: the library owns the
  * child.  SIGCHLD is then ignored, the kernel reaps the child, D takes
  * the PID and exits 7: the library must not reap D.

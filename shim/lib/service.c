@@ -433,9 +433,9 @@ static void settle_all_locked(pid_t pid, struct pidshim *recipient, int state,
 		settle(recipient, state == H_ZOMBIE ? H_ZOMBIE : H_EXITED, e);
 }
 
-/* How a look goes (look_locked): reap for the handle itself, prove the
- * PID first (the user asked). */
-enum look { LOOK_OBSERVE = 0, LOOK_REAP = 1, LOOK_ASKED = 2 };
+/* How a look goes (look_locked): reap for the handle itself; prove the
+ * PID first, even when waitid says it runs. */
+enum look { LOOK_OBSERVE = 0, LOOK_REAP = 1, LOOK_PROVE = 2 };
 
 static void pump_locked(struct pidshim *for_h, struct set_direct *for_set);
 
@@ -449,17 +449,19 @@ static void pump_locked(struct pidshim *for_h, struct set_direct *for_set);
  *
  * Its /proc fd proves the PID still names h's process before anything is
  * done about an exit: a zombie holds its PID, so a proof made after
- * waitid reported one shows the report was about h's process.  The
- * library's own looks (at a spawn, in a blocking wait, for the watcher
- * and the signals) prove only then: a look that finds the PID running
- * acts on nothing, and -ECHILD means no child of ours has the PID, h's
- * process least of all.  Should other code have reaped h's process and
- * the PID name another child of ours, the look at that child's exit or
- * the ticker's round settles h.  So such a look at a running process
- * costs one waitid, not a path walk in /proc as well (about 3 us each;
- * a spawn and a blocking wait make three).  A look the user asked for
- * (LOOK_ASKED: try_wait, send_signal, close) answers for h's process
- * itself, so it proves first, as before any answer.
+ * waitid reported one shows the report was about h's process.  A look
+ * that finds the PID running acts on nothing, and -ECHILD means no child
+ * of ours has the PID, h's process least of all: the looks of a spawn and
+ * of a blocking wait prove only at an exit (about 3 us a proof, and a
+ * spawn and a blocking wait made three).  Should other code have reaped
+ * h's process and the PID name another running child of ours, that
+ * "running" is wrong, and some look must prove first (LOOK_PROVE): what
+ * the user asks (try_wait, a timed wait, send_signal, close), and the
+ * looks that hunt for processes other code reaped (a sweep, the look at a
+ * SIGCHLD that named the PID: under the SIGCHLD mechanism no ticker
+ * runs, and that signal may be the last word on h's process; hostile.
+ * set_reports_a_member_other_code_reaped_while_a_newcomer_runs).  Those
+ * looks mostly find an exit, which they would prove anyway.
  * Returns 2 when it reaped it now (h may be freed then, if an orphan),
  * 1 when it has ended otherwise, -ECHILD when it is gone, 0 while it runs.
  */
@@ -473,7 +475,7 @@ static int look_locked(struct pidshim *h, unsigned int how)
 
 	if (!pending(h))
 		return atomic_load(&h->state) == H_EXITED ? 1 : -ECHILD;
-	if ((how & LOOK_ASKED) && !ident_alive(h->procfd)) {
+	if ((how & LOOK_PROVE) && !ident_alive(h->procfd)) {
 		forget_locked(h);
 		return -ECHILD;
 	}
@@ -487,7 +489,7 @@ static int look_locked(struct pidshim *h, unsigned int how)
 	}
 	if (r < 0 || !si_is_exit(&si))
 		return 0; /* running, stopped, or ask again later */
-	if (!(how & LOOK_ASKED) && !ident_alive(h->procfd)) {
+	if (!(how & LOOK_PROVE) && !ident_alive(h->procfd)) {
 		forget_locked(h);
 		return -ECHILD;
 	}
@@ -515,7 +517,7 @@ static int look_locked(struct pidshim *h, unsigned int how)
 HIDDEN int svc_look_locked(struct pidshim *h, bool answers)
 {
 	pump_locked(h, NULL);
-	return look_locked(h, LOOK_REAP | (answers ? LOOK_ASKED : 0));
+	return look_locked(h, LOOK_REAP | (answers ? LOOK_PROVE : 0));
 }
 
 /* The final answer kept for h (fallback): 0 and *e, -ECHILD, or -EAGAIN
@@ -562,7 +564,7 @@ static void sweep_locked(void)
 		for (struct pidshim *x = svc.buckets[i]; x; x = x->hnext) {
 			if (!fallback(x) || atomic_load(&x->state) != H_RUNNING)
 				continue;
-			if (look_locked(x, LOOK_OBSERVE) != 0)
+			if (look_locked(x, LOOK_PROVE) != 0)
 				goto again; /* the chain may have changed */
 		}
 	}
@@ -584,7 +586,7 @@ static void signal_named_locked(pid_t pid)
 			continue;
 		/* Before the look: an orphan it reaps is freed. */
 		answers = x == svc.pump_for || (svc.pump_set && x->dset == svc.pump_set);
-		r = look_locked(x, LOOK_OBSERVE);
+		r = look_locked(x, LOOK_PROVE);
 		if (r < 0)
 			svc.pump_lost = true; /* reaped elsewhere: others may be too */
 		else if (r > 0 && answers)
