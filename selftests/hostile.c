@@ -239,26 +239,43 @@ PS_TEST(hostile, program_reaped_opened_child_and_reused_pid_gives_echild)
 	PS_RUN_IN_PIDNS(ns_program_reaped_opened);
 }
 
+/*
+ * A child the program forked, opened (never the library's to reap) and put
+ * in a new set; the program reaps it itself and a newcomer takes its PID
+ * (exits 7 at once, or, with drel, when *drel is closed).  Returns the
+ * newcomer's pid, or -1 (the scenario could not be set up).
+ */
+static pid_t opened_member_reaped_then_reused(struct pidshim **h, struct pidshim_set **s,
+					      int *drel)
+{
+	int rel = -1, r, st;
+	pid_t pid, d;
+
+	bystander();
+	pid = ps_fork_blocker(&rel, 5);
+	NS_EXPECT(0 == (r = pidshim_open(pid, 0, h)), "open: %d", r);
+	NS_EXPECT(0 == pidshim_set_new(s), "set_new");
+	if (r || !*s)
+		return -1;
+	NS_EXPECT(0 == pidshim_set_add(*s, *h), "set_add");
+	close(rel);
+	NS_EXPECT(waitpid(pid, &st, 0) == pid, "own reap");
+	d = fork_at(pid, 7, drel);
+	NS_EXPECT(d == pid, "newcomer got pid %d, not %d", (int)d, (int)pid);
+	return d;
+}
+
 /* Same, try_wait and a set: neither reports the newcomer. */
 static int ns_program_reaped_try_wait_and_set(void)
 {
 	struct pidshim_exit ex;
 	struct pidshim_set *s = NULL;
 	struct pidshim *h = NULL, *ready = NULL;
-	int rel = -1, r, st;
-	pid_t pid, d;
+	pid_t d = opened_member_reaped_then_reused(&h, &s, NULL);
+	int r;
 
-	bystander();
-	pid = ps_fork_blocker(&rel, 5);
-	NS_EXPECT(0 == (r = pidshim_open(pid, 0, &h)), "open: %d", r);
-	NS_EXPECT(0 == pidshim_set_new(&s), "set_new");
-	if (r || !s)
+	if (d < 0)
 		return 1;
-	NS_EXPECT(0 == pidshim_set_add(s, h), "set_add");
-	close(rel);
-	NS_EXPECT(waitpid(pid, &st, 0) == pid, "own reap");
-	d = fork_at(pid, 7, NULL);
-	NS_EXPECT(d == pid, "newcomer got pid %d, not %d", (int)d, (int)pid);
 	NS_EXPECT(ps_wait_zombie(d, 2000 * ps_slow()), "newcomer no zombie");
 	ps_sleep_ms(150);
 	/* The set may report the member (its process ended), once. */
@@ -294,21 +311,12 @@ static int ns_member_reaped_running_newcomer(void)
 	struct pidshim_exit ex;
 	struct pidshim_set *s = NULL;
 	struct pidshim *h = NULL, *ready = NULL;
-	int rel = -1, drel = -1, r, st;
+	int drel = -1, r, st;
+	pid_t d = opened_member_reaped_then_reused(&h, &s, &drel);
 	int64_t t0, dt;
-	pid_t pid, d;
 
-	bystander();
-	pid = ps_fork_blocker(&rel, 5);
-	NS_EXPECT(0 == (r = pidshim_open(pid, 0, &h)), "open: %d", r);
-	NS_EXPECT(0 == pidshim_set_new(&s), "set_new");
-	if (r || !s)
+	if (d < 0)
 		return 1;
-	NS_EXPECT(0 == pidshim_set_add(s, h), "set_add");
-	close(rel);
-	NS_EXPECT(waitpid(pid, &st, 0) == pid, "own reap");
-	d = fork_at(pid, 7, &drel);
-	NS_EXPECT(d == pid, "newcomer got pid %d, not %d", (int)d, (int)pid);
 	t0 = ps_now_ms();
 	r = pidshim_set_wait(s, 1500 * ps_slow(), &ready);
 	dt = ps_now_ms() - t0;
