@@ -299,6 +299,81 @@ PS_TEST(spawn, child_sigmask_and_dispositions_match_posix_spawn)
 	}
 }
 
+/* Runs of the program's handler in a process other than the program: a
+ * child made with CLONE_VM shares this memory, so it counts here too. */
+static pid_t handler_owner;
+static volatile sig_atomic_t handler_ran_elsewhere, handler_last_sig;
+
+static void counting_handler(int sig)
+{
+	if ((pid_t)syscall(SYS_getpid) != handler_owner) {
+		handler_ran_elsewhere++;
+		handler_last_sig = sig;
+	}
+}
+
+/*
+ * A child shares the parent's memory until its exec, and runs with every
+ * signal blocked until it sets the caller's mask back just before it:
+ * a signal sent to the process group meanwhile is delivered at that
+ * moment, and must meet SIG_DFL, never the program's handler, which would
+ * run in the child on the parent's memory.  Checked for a standard and a
+ * real-time signal, sent to the group by another process as fast as it
+ * can while the test spawns: most children have one pending when they
+ * unblock.  (The children die of the signal after their exec, or before
+ * it; the test looks only at where the handler ran.)
+ */
+PS_TEST(spawn, no_handler_of_the_program_runs_in_a_child)
+{
+	struct sigaction sa = { .sa_handler = counting_handler, .sa_flags = SA_RESTART };
+	char *argv[] = { "/bin/true", NULL };
+	int n = ps_scaled(300), rt = SIGRTMIN + 3, st;
+	pid_t pg, sender;
+
+	ASSERT_EQ(0, setpgid(0, 0)); /* the signals reach this test's group only */
+	pg = getpgrp();
+	handler_owner = getpid();
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, sigaction(rt, &sa, NULL));
+	sender = fork();
+	ASSERT_LE(0, sender);
+	if (sender == 0) {
+		struct timespec pause = { 0, 20 * 1000 };
+
+		for (;;) { /* killed when the test is done */
+			kill(-pg, SIGUSR1);
+			kill(-pg, rt);
+			nanosleep(&pause, NULL);
+		}
+	}
+	for (int i = 0; i < n && !handler_ran_elsewhere; i++) {
+		struct pidshim_exit ex;
+		struct pidshim *h;
+		int r = pidshim_spawn(&h, argv[0], NULL, NULL, argv, NULL);
+
+		ASSERT_EQ(0, r)
+		{
+			TH_LOG("spawn %d: %s", i, strerror(-r));
+		}
+		r = pidshim_wait(h, &ex);
+		EXPECT_EQ(0, r)
+		{
+			TH_LOG("wait %d: %s", i, strerror(-r));
+		}
+		pidshim_close(h);
+	}
+	kill(sender, SIGKILL);
+	ASSERT_EQ(sender, waitpid(sender, &st, 0));
+	signal(SIGUSR1, SIG_DFL);
+	signal(rt, SIG_DFL);
+	EXPECT_EQ(0, handler_ran_elsewhere)
+	{
+		TH_LOG("the program's handler of signal %d ran in a child",
+		       (int)handler_last_sig);
+	}
+}
+
 /* The calling thread's mask is the caller's business: never changed. */
 PS_TEST(spawn, caller_sigmask_unchanged_by_library)
 {
