@@ -9,6 +9,7 @@
  */
 #include <sys/stat.h>
 
+#include "psbpf.h"
 #include "pstest.h"
 
 FIXTURE(spawn)
@@ -313,37 +314,34 @@ static void counting_handler(int sig)
 }
 
 /*
- * A child shares the parent's memory until its exec, and runs with every
- * signal blocked until it sets the caller's mask back just before it:
- * a signal sent to the process group meanwhile is delivered at that
- * moment, and must meet SIG_DFL, never the program's handler, which would
- * run in the child on the parent's memory.  Checked for a standard and a
- * real-time signal, sent to the group by another process as fast as it
- * can while the test spawns: most children have one pending when they
- * unblock.  (The children die of the signal after their exec, or before
- * it; the test looks only at where the handler ran.)
+ * Spawns while another process sends the signals in sigs (0-ended) to
+ * this test's process group as fast as it can, each caught by the
+ * counting handler: most children have one pending when they unblock
+ * signals.  (They die of it after their exec, or before it; only where
+ * the handler ran counts.)
  */
-PS_TEST(spawn, no_handler_of_the_program_runs_in_a_child)
+static void spawn_under_group_signals(struct __test_metadata *_metadata, const int *sigs,
+				      bool install)
 {
 	struct sigaction sa = { .sa_handler = counting_handler, .sa_flags = SA_RESTART };
 	char *argv[] = { "/bin/true", NULL };
-	int n = ps_scaled(300), rt = SIGRTMIN + 3, st;
+	int n = ps_scaled(300), st;
 	pid_t pg, sender;
 
 	ASSERT_EQ(0, setpgid(0, 0)); /* the signals reach this test's group only */
 	pg = getpgrp();
 	handler_owner = getpid();
 	sigemptyset(&sa.sa_mask);
-	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
-	ASSERT_EQ(0, sigaction(rt, &sa, NULL));
+	for (const int *s = sigs; install && *s; s++)
+		ASSERT_EQ(0, sigaction(*s, &sa, NULL));
 	sender = fork();
 	ASSERT_LE(0, sender);
 	if (sender == 0) {
 		struct timespec pause = { 0, 20 * 1000 };
 
 		for (;;) { /* killed when the test is done */
-			kill(-pg, SIGUSR1);
-			kill(-pg, rt);
+			for (const int *s = sigs; *s; s++)
+				kill(-pg, *s);
 			nanosleep(&pause, NULL);
 		}
 	}
@@ -365,14 +363,85 @@ PS_TEST(spawn, no_handler_of_the_program_runs_in_a_child)
 	}
 	kill(sender, SIGKILL);
 	ASSERT_EQ(sender, waitpid(sender, &st, 0));
-	signal(SIGUSR1, SIG_DFL);
-	signal(rt, SIG_DFL);
 	EXPECT_EQ(0, handler_ran_elsewhere)
 	{
 		TH_LOG("the program's handler of signal %d ran in a child",
 		       (int)handler_last_sig);
 	}
 }
+
+/*
+ * A child shares the parent's memory until its exec, and runs with every
+ * signal blocked until it sets the caller's mask back just before it:
+ * a signal sent to the process group meanwhile is delivered at that
+ * moment, and must meet SIG_DFL, never the program's handler, which would
+ * run in the child on the parent's memory.  Checked for a standard and a
+ * real-time signal.
+ */
+PS_TEST(spawn, no_handler_of_the_program_runs_in_a_child)
+{
+	int sigs[] = { SIGUSR1, SIGRTMIN + 3, 0 };
+
+	spawn_under_group_signals(_metadata, sigs, true);
+}
+
+#if defined(PS_AUDIT_ARCH) && (defined(__x86_64__) || defined(__aarch64__))
+/*
+ * Where the kernel takes clone3 with CLONE_CLEAR_SIGHAND (Linux 5.5), the
+ * library has it reset the child's handlers as it makes the child
+ * (clone-spawn.c), on the architectures it has that clone3 for: the
+ * child needs no rt_sigaction of its own.  A filter makes every attempt
+ * to set SIGUSR1's action fail; a child that had to reset it itself
+ * would keep the program's handler and run it.
+ */
+PS_TEST(spawn, kernel_resets_the_childs_handlers_where_it_can)
+{
+	struct sock_filter f[] = {
+		PS_BPF_OUR_ARCH_THEN_NR,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_rt_sigaction, 0, 6),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, PS_ARG_LO(0)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SIGUSR1, 0, 4),
+		/* a new action (a non-NULL second argument): refused */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, args[1])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, args[1]) + 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	};
+	struct ps_clone_args {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+			stack_size, tls;
+	} a = { .flags = 0x100000000ULL /* CLONE_CLEAR_SIGHAND */,
+		.exit_signal = SIGCHLD };
+	struct sigaction sa = { .sa_handler = counting_handler };
+	int sigs[] = { SIGUSR1, 0 }, r, st;
+	long pid;
+
+	if (ps_under_valgrind())
+		SKIP(return, "valgrind runs no clone3 that shares memory: the library "
+			     "takes clone() there");
+	/* The kernel's answer, asked apart from the library. */
+	pid = syscall(435 /* clone3 */, &a, sizeof(a));
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0 && (errno == ENOSYS || errno == EINVAL))
+		SKIP(return, "kernel lacks clone3 with CLONE_CLEAR_SIGHAND (Linux 5.5)");
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid((pid_t)pid, &st, 0));
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL)); /* before the filter */
+	r = ps_install_filter(f, sizeof(f) / sizeof(f[0]));
+	if (r == -EINVAL || r == -ENOSYS)
+		SKIP(return, "kernel lacks seccomp filters (SECCOMP_SET_MODE_FILTER)");
+	ASSERT_EQ(0, r);
+	ASSERT_EQ(-1, sigaction(SIGUSR1, &sa, NULL)); /* the filter holds */
+	ASSERT_EQ(EPERM, errno);
+	spawn_under_group_signals(_metadata, sigs, false);
+}
+#endif
 
 /* The calling thread's mask is the caller's business: never changed. */
 PS_TEST(spawn, caller_sigmask_unchanged_by_library)

@@ -32,10 +32,6 @@
  * 6.13 kernel knows no larger one. */
 #define PIDFD_GET_INFO_V0 PIDSHIM_PIDFD_GET_INFO_SIZED(PIDSHIM_PIDFD_INFO_SIZE_VER0)
 
-struct clone_args_v0 {
-	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
-};
-
 #define HELPER_EXIT_CODE 7
 
 /* guarded_syscall() in the CLI's terms: -1 with *err set to the errno
@@ -264,7 +260,7 @@ static void probe_pidfd_poll(struct feature_result *r)
 
 static void probe_clone3(struct feature_result *r)
 {
-	struct clone_args_v0 args;
+	struct pidshim_clone_args args;
 	int err;
 	long pid;
 

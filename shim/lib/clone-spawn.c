@@ -37,6 +37,17 @@
  * parent's must never run in it) and only async-signal-safe calls.  An
  * exec error is left in shared memory; CLONE_VFORK keeps the parent asleep
  * until the child has exec'd or exited.
+ *
+ * Before the child unblocks signals, every handler it copied from the
+ * parent must be back to SIG_DFL.  libc's posix_spawn asks the kernel
+ * about each of the 64 signals in the child (glibc 2.36: 122 calls, about
+ * 25 us here, while the parent waits); where the kernel takes clone3 with
+ * CLONE_CLEAR_SIGHAND (Linux 5.5; not where a seccomp profile refuses
+ * clone3, nor on 5.3 and 5.4, which refuse the flag) the kernel resets
+ * them as it makes the child, and the child makes no call for it.  That
+ * clone3 needs a few lines of assembly (the child starts on its new stack
+ * with no frame to return through), written for x86-64 and arm64; other
+ * architectures, and every refusal, take clone() and the calls.
  */
 #include <fcntl.h>
 #include <sched.h>
@@ -106,6 +117,7 @@ struct child_ctx {
 	sigset_t parent_mask; /* the caller's mask, restored in the child */
 	int sock;	      /* the child's end of the socketpair, or -1 */
 	bool share_fds;	      /* CLONE_FILES: the child opens its /proc fd */
+	bool handlers_reset;  /* CLONE_CLEAR_SIGHAND did it: no calls needed */
 	volatile int procfd;  /* that fd, in the parent's table, or -1 */
 	volatile int ran;     /* 1 once the child runs: memory is shared */
 	volatile int err;     /* the child's exec (or setup) errno */
@@ -221,8 +233,11 @@ static int child_setup(struct child_ctx *c)
 	if (flags & POSIX_SPAWN_SETSIGDEF)
 		posix_spawnattr_getsigdefault(a, &def);
 	/* No handler of the parent's may run here: a caught signal goes
-	 * back to its default (execve would do that anyway), as in glibc. */
+	 * back to its default (execve would do that anyway), as in glibc.
+	 * After CLONE_CLEAR_SIGHAND only SETSIGDEF's ignored ones are left. */
 	for (int sig = 1; sig < PIDSHIM_SIGMAX + 1; sig++) {
+		if (c->handlers_reset && !sigismember(&def, sig))
+			continue;
 		if (sigaction(sig, NULL, &sa) < 0)
 			continue; /* libc's own signals */
 		if (!sigismember(&def, sig) &&
@@ -299,10 +314,10 @@ static int child_main(void *arg)
 
 /*
  * Does valgrind run this process?  Its preloaded libraries are mapped.
- * Read once (see share_fds_ok); no /proc reads as "yes": without /proc
- * there is no /proc fd to open anyway.
+ * Read once (see share_fds_ok and clear_sighand_ok); no /proc reads as
+ * "yes": without /proc there is no /proc fd to open anyway.
  */
-static bool under_valgrind(void)
+static bool read_under_valgrind(void)
 {
 	static const char mark[] = "/vgpreload_";
 	char buf[4096];
@@ -331,6 +346,18 @@ static bool under_valgrind(void)
 	return found;
 }
 
+static bool under_valgrind(void)
+{
+	static int seen; /* 1 yes, -1 no, 0 not read yet */
+	int v = __atomic_load_n(&seen, __ATOMIC_RELAXED);
+
+	if (!v) {
+		v = read_under_valgrind() ? 1 : -1;
+		__atomic_store_n(&seen, v, __ATOMIC_RELAXED);
+	}
+	return v > 0;
+}
+
 /* May the child open its /proc fd into the parent's table (CLONE_FILES)?
  * 1 yes, -1 no (valgrind, or a clone refused once), 0 not known yet. */
 static int share_fds_works;
@@ -344,6 +371,130 @@ static bool share_fds_ok(void)
 		__atomic_store_n(&share_fds_works, v, __ATOMIC_RELAXED);
 	}
 	return v > 0;
+}
+
+/*
+ * clone3(a), the child running fn(arg) on the stack a names and exiting
+ * with what it returns; the parent gets the PID or -errno.  No libc has
+ * a clone3 wrapper to lend: the child comes out of the syscall on its new
+ * stack, at the next instruction, and must never return into C there.
+ */
+#if defined(__x86_64__) && !defined(__ILP32__)
+#define HAVE_CLONE3_CHILD 1
+static long clone3_child(struct pidshim_clone_args *a, int (*fn)(void *), void *arg)
+{
+	register long ret __asm__("rax") = SYS_clone3;
+	register struct pidshim_clone_args *ra __asm__("rdi") = a;
+	register unsigned long size __asm__("rsi") = sizeof(*a);
+	register int (*rfn)(void *) __asm__("rdx") = fn;
+	register void *rarg __asm__("r8") = arg;
+
+	/* syscall keeps rdx and r8; the kernel set rsp to the new stack's
+	 * top, 16-byte aligned, as a call wants it. */
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "mov %%r8, %%rdi\n\t"
+			 "call *%%rdx\n\t"
+			 "mov %%eax, %%edi\n\t"
+			 "mov $60, %%eax\n\t" /* exit */
+			 "syscall\n\t"
+			 "hlt\n"
+			 "1:"
+			 : "+r"(ret)
+			 : "r"(ra), "r"(size), "r"(rfn), "r"(rarg)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+#elif defined(__aarch64__)
+#define HAVE_CLONE3_CHILD 1
+static long clone3_child(struct pidshim_clone_args *a, int (*fn)(void *), void *arg)
+{
+	register long x0 __asm__("x0") = (long)a;
+	register unsigned long x1 __asm__("x1") = sizeof(*a);
+	register int (*x2)(void *) __asm__("x2") = fn;
+	register void *x3 __asm__("x3") = arg;
+	register long x8 __asm__("x8") = SYS_clone3;
+
+	/* svc keeps x1-x7; sp is the new stack's top, 16-byte aligned. */
+	__asm__ volatile("svc #0\n\t"
+			 "cbnz x0, 1f\n\t"
+			 "mov x29, xzr\n\t"
+			 "mov x30, xzr\n\t"
+			 "mov x0, x3\n\t"
+			 "blr x2\n\t"
+			 "mov x8, #93\n\t" /* exit */
+			 "svc #0\n\t"
+			 "brk #0\n"
+			 "1:"
+			 : "+r"(x0)
+			 : "r"(x1), "r"(x2), "r"(x3), "r"(x8)
+			 : "memory");
+	return x0;
+}
+#endif
+
+#ifdef HAVE_CLONE3_CHILD
+/* clone3 with CLONE_CLEAR_SIGHAND: 1 works, -1 refused (or valgrind,
+ * which runs no clone3), 0 not tried yet. */
+static int clear_sighand_works;
+#endif
+
+static bool clear_sighand_ok(void)
+{
+#ifdef HAVE_CLONE3_CHILD
+	int v = __atomic_load_n(&clear_sighand_works, __ATOMIC_RELAXED);
+
+	if (!v) {
+		v = under_valgrind() ? -1 : 1;
+		__atomic_store_n(&clear_sighand_works, v, __ATOMIC_RELAXED);
+	}
+	return v > 0;
+#else
+	return false;
+#endif
+}
+
+/*
+ * Make the child with clone3, the kernel resetting its handlers: its PID,
+ * or -1 with errno; ENOSYS when the kernel (or a seccomp profile: they
+ * answer ENOSYS, as glibc's threads need) refused it, and it will not be
+ * asked again.  flags as for clone(), the exit signal SIGCHLD.
+ */
+static pid_t clone3_spawn(int flags, void *stack, struct child_ctx *c, int *pidfd)
+{
+#ifdef HAVE_CLONE3_CHILD
+	struct pidshim_clone_args a = {
+		.flags = (uint64_t)(unsigned int)(flags & ~CSIGNAL) | CLONE_CLEAR_SIGHAND,
+		.pidfd = (uint64_t)(uintptr_t)pidfd,
+		.exit_signal = SIGCHLD,
+		.stack = (uint64_t)(uintptr_t)stack,
+		.stack_size = STACK_BYTES,
+	};
+	long r;
+
+	c->handlers_reset = true;
+	r = clone3_child(&a, child_main, c);
+	if (r >= 0)
+		return (pid_t)r;
+	c->handlers_reset = false;
+	/* ENOSYS: no clone3 (before 5.3, seccomp); EINVAL: no
+	 * CLONE_CLEAR_SIGHAND (5.3, 5.4); EPERM: a profile's own answer. */
+	if (r == -ENOSYS || r == -EINVAL || r == -EPERM) {
+		__atomic_store_n(&clear_sighand_works, -1, __ATOMIC_RELAXED);
+		r = -ENOSYS;
+	}
+	errno = (int)-r;
+	return -1;
+#else
+	(void)flags;
+	(void)stack;
+	(void)c;
+	(void)pidfd;
+	errno = ENOSYS;
+	return -1;
+#endif
 }
 
 /*
@@ -383,12 +534,17 @@ HIDDEN int clone_spawn(const struct spawn_req *rq, unsigned int want, pid_t *pid
 	}
 	sigfillset(&all);
 	raw_sigmask(SIG_BLOCK, &all, &c.parent_mask);
+	p = -1;
+	errno = ENOSYS;
+	if (clear_sighand_ok())
+		p = clone3_spawn(flags, stack, &c, &fd);
 	/* The stack grows down on every architecture Linux runs this on
 	 * except parisc (hppa), where it grows up. */
+	if (p < 0 && errno == ENOSYS)
 #if defined(__hppa__)
-	p = clone(child_main, stack, flags, &c, &fd);
+		p = clone(child_main, stack, flags, &c, &fd);
 #else
-	p = clone(child_main, (char *)stack + STACK_BYTES, flags, &c, &fd);
+		p = clone(child_main, (char *)stack + STACK_BYTES, flags, &c, &fd);
 #endif
 	saved = p < 0 ? errno : 0;
 	raw_sigmask(SIG_SETMASK, &c.parent_mask, NULL);

@@ -54,9 +54,24 @@
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000 /* Linux 5.2 */
 #endif
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL /* Linux 5.5, clone3 only */
+#endif
 #ifndef P_PIDFD
 #define P_PIDFD 3 /* waitid idtype, Linux 5.4 */
 #endif
+
+/* clone3's argument as Linux 5.3 defined it (CLONE_ARGS_SIZE_VER0). */
+struct pidshim_clone_args {
+	uint64_t flags;
+	uint64_t pidfd;
+	uint64_t child_tid;
+	uint64_t parent_tid;
+	uint64_t exit_signal;
+	uint64_t stack;
+	uint64_t stack_size;
+	uint64_t tls;
+};
 
 /* pidfd_open() flags, each the open(2) flag it reuses. */
 #ifndef PIDFD_NONBLOCK
