@@ -219,6 +219,8 @@ qemu_explains() {
 		echo "qemu-user does not emulate ptrace(2) (ENOSYS)" ;;
 	*"posix_spawn reports no exec errors here"*)
 		echo "qemu-user runs glibc's CLONE_VM|CLONE_VFORK spawn child as a plain fork, so the exec error never reaches the parent" ;;
+	*"kernel lacks clone3 (Linux 5.3)"*)
+		echo "qemu-user (7.2) does not emulate clone3(2) (ENOSYS), so the library takes clone() there" ;;
 	*"unshare(CLONE_NEWUSER) fails even in a fresh process: Invalid argument"*)
 		echo "qemu-user runs a thread of its own in every guest process, and the kernel refuses unshare(CLONE_NEWUSER) to a multithreaded process (EINVAL)" ;;
 	esac
