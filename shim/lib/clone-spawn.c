@@ -404,7 +404,7 @@ static long clone3_child(struct pidshim_clone_args *a, int (*fn)(void *), void *
 			 "1:"
 			 : "+r"(ret)
 			 : "r"(ra), "r"(size), "r"(rfn), "r"(rarg)
-			 : "rcx", "r11", "memory");
+			 : "rcx", "r11", "cc", "memory");
 	return ret;
 }
 #elif defined(__aarch64__)
@@ -430,7 +430,7 @@ static long clone3_child(struct pidshim_clone_args *a, int (*fn)(void *), void *
 			 "1:"
 			 : "+r"(x0)
 			 : "r"(x1), "r"(x2), "r"(x3), "r"(x8)
-			 : "memory");
+			 : "cc", "memory");
 	return x0;
 }
 #endif
