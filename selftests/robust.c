@@ -10,6 +10,7 @@
  * handle's fd stays readable at the exit when the kernel refuses it the
  * signalfd (the SIGCHLD mechanism then gives way to the thread).
  */
+#include <stdatomic.h>
 #include <sys/epoll.h>
 
 #include "psbpf.h"
@@ -323,6 +324,96 @@ PS_TEST(robust, close_never_kills_never_blocks_and_leaves_no_zombie)
 	{
 		TH_LOG("closed child %d left as %c", (int)pid, ps_proc_state(pid));
 	}
+}
+
+/* pidshim_fd from a signal handler (see the test below). */
+#define SHOWN_N 40
+static struct pidshim *shown_h[SHOWN_N];
+static volatile sig_atomic_t shown_next;
+static _Atomic long shown_progress;
+
+static void show_next_fd(int sig)
+{
+	(void)sig;
+	if (shown_next < SHOWN_N)
+		(void)pidshim_fd(shown_h[shown_next++]);
+}
+
+static void *send_usr1_to(void *arg)
+{
+	pthread_t to = *(pthread_t *)arg;
+	struct timespec pause = { 0, 200 * 1000 };
+
+	while (shown_next < SHOWN_N) {
+		pthread_kill(to, SIGUSR1);
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
+/* Ends the test process as failed once the main thread stops moving. */
+static void *stall_watch(void *arg)
+{
+	long last = -1;
+
+	(void)arg;
+	for (;;) {
+		ps_sleep_ms(2000 * ps_slow());
+		if (shown_next >= SHOWN_N)
+			return NULL;
+		if (atomic_load(&shown_progress) == last) {
+			fprintf(stderr,
+				"# pidshim_fd in a signal handler made no progress "
+				"for 2 s: %d of %d fds given out\n",
+				(int)shown_next, SHOWN_N);
+			_exit(1);
+		}
+		last = atomic_load(&shown_progress);
+	}
+}
+
+/*
+ * pidshim.h says pidshim_fd is async-signal-safe: a signal handler may
+ * call it while the thread it interrupted is inside the library, holding
+ * its locks.  Set members whose fds were never given out are the case
+ * where the SIGCHLD mechanism's fd still had to be hooked to the
+ * signalfd (it took the service lock for that, and deadlocked on the
+ * first signal).  The main thread calls pidshim_try_wait (which takes
+ * that lock) in a loop while another thread signals it; the handler asks
+ * for the next member's fd.
+ */
+PS_TEST(robust, fd_from_a_signal_handler_never_waits_for_a_lock)
+{
+	struct sigaction sa = { .sa_handler = show_next_fd, .sa_flags = SA_RESTART };
+	pthread_t self_t = pthread_self(), sender, watch;
+	struct pidshim_set *s;
+	struct pidshim_exit ex;
+
+	ASSERT_EQ(0, pidshim_set_new(&s));
+	for (int i = 0; i < SHOWN_N; i++) {
+		ASSERT_EQ(0, ps_spawn_helper(&shown_h[i], -1, -1, "sleep", "60000", NULL));
+		ASSERT_EQ(0, pidshim_set_add(s, shown_h[i]));
+	}
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, pthread_create(&watch, NULL, stall_watch, NULL));
+	ASSERT_EQ(0, pthread_create(&sender, NULL, send_usr1_to, &self_t));
+	while (shown_next < SHOWN_N) {
+		for (int i = 0; i < SHOWN_N; i++)
+			EXPECT_EQ(-EAGAIN, pidshim_try_wait(shown_h[i], &ex));
+		atomic_fetch_add(&shown_progress, 1);
+	}
+	pthread_join(sender, NULL);
+	pthread_join(watch, NULL);
+	signal(SIGUSR1, SIG_DFL);
+	for (int i = 0; i < SHOWN_N; i++) {
+		EXPECT_LE(0, pidshim_fd(shown_h[i]));
+		EXPECT_EQ(0, pidshim_send_signal(shown_h[i], SIGKILL));
+		EXPECT_EQ(0, pidshim_wait(shown_h[i], &ex));
+		EXPECT_EQ(CLD_KILLED, ex.info.si_code);
+		pidshim_close(shown_h[i]);
+	}
+	pidshim_set_free(s);
 }
 
 /*

@@ -35,7 +35,8 @@
  * - fork(): handles and sets a child process inherited are inert there:
  *   waits give -ECHILD, close and free release only the child's copies,
  *   and nothing the parent sees changes.
- * - Async-signal-safe: pidshim_fd, pidshim_pid, pidshim_exit_status,
+ * - Async-signal-safe: pidshim_fd (but for a kernel that refuses an epoll
+ *   item, see pidshim(7)), pidshim_pid, pidshim_exit_status,
  *   pidshim_backend_name, pidshim_backend once it has answered, and
  *   pidshim_send_signal on the pidfd backends.  Nothing else is (the
  *   fallback backend and the sets take locks): from a SIGCHLD handler,

@@ -245,12 +245,8 @@ PIDSHIM_API int pidshim_fd(const struct pidshim *h)
 	/* SIGCHLD mechanism: the fd of a set member may have been left deaf
 	 * to SIGCHLD (the set listens for it); polled on its own, it hears
 	 * it again.  The handle is the library's: const only to callers. */
-	if (h->fd_epoll && !atomic_load(&h->fd_shown) && !fork_inert(h->creator)) {
-		int cs = cancel_off();
-
+	if (h->fd_epoll && !atomic_load(&h->fd_shown) && !fork_inert(h->creator))
 		svc_fd_shown((struct pidshim *)h);
-		cancel_restore(cs);
-	}
 	return h->fd;
 }
 

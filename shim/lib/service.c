@@ -685,7 +685,9 @@ static int start_fallback_workers_locked(void);
  */
 static void switch_to_thread_locked(void)
 {
-	__atomic_store_n(&svc.mech, PIDSHIM_MECHANISM_THREAD, __ATOMIC_RELAXED);
+	/* Before the unhooks: svc_fd_shown hooks without the lock, then
+	 * reads the mechanism again. */
+	__atomic_store_n(&svc.mech, PIDSHIM_MECHANISM_THREAD, __ATOMIC_SEQ_CST);
 	for (size_t i = 0; i < svc.nbuckets; i++)
 		for (struct pidshim *x = svc.buckets[i]; x; x = x->hnext)
 			if (x->fd_epoll && x->fd >= 0)
@@ -806,19 +808,52 @@ HIDDEN void svc_set_member(struct pidshim *h, struct set_direct *d, bool quiet)
 		   h->fd >= 0) {
 		sigchld_unhook(h->fd, h->shard);
 		h->fd_unhooked = true;
+		/* Given out meanwhile (svc_fd_shown hooks without the lock,
+		 * after it set fd_shown): it must hear SIGCHLD after all. */
+		if (atomic_load(&h->fd_shown))
+			fd_hook_locked(h);
 	}
 	pthread_mutex_unlock(&svc.lock);
 }
 
-/* h's fd is polled on its own (pidshim_fd gave it out, or a wait polls
- * it): it listens to SIGCHLD from now on, set or no set. */
+/*
+ * h's fd is polled on its own (pidshim_fd gave it out, or a wait polls
+ * it): it listens to SIGCHLD from now on, set or no set.  Without the
+ * service lock: pidshim_fd is async-signal-safe, and a signal handler may
+ * call it in a thread that holds the lock
+ * (robust.fd_from_a_signal_handler_never_waits_for_a_lock).  A set's
+ * unhook (svc_set_member) reads fd_shown again after it, and a switch to
+ * the thread mechanism stores the mechanism before it unhooks every fd,
+ * so the mechanism read again after the hook undoes a hook made too late.
+ * (fd_unhooked, the lock's record, may say "unhooked" for a fd hooked
+ * here: it only saves fd_hook_locked an epoll_ctl, which finds EEXIST.)
+ * Only a hook the kernel refuses (ENOMEM, or ENOSPC past max_user_watches)
+ * takes the lock, to give way to the thread mechanism: that fd could
+ * never hear the exit otherwise.
+ */
 HIDDEN void svc_fd_shown(struct pidshim *h)
 {
+	int cs;
+
 	if (!h->fd_epoll || atomic_exchange(&h->fd_shown, true))
 		return;
+	if (__atomic_load_n(&svc.mech, __ATOMIC_SEQ_CST) != PIDSHIM_MECHANISM_SIGNALFD ||
+	    h->fd < 0)
+		return;
+	if (sigchld_hook(h->fd, h->shard) == 0) {
+		if (__atomic_load_n(&svc.mech, __ATOMIC_SEQ_CST) !=
+		    PIDSHIM_MECHANISM_SIGNALFD)
+			sigchld_unhook(h->fd, h->shard);
+		return;
+	}
+	cs = cancel_off();
 	pthread_mutex_lock(&svc.lock);
-	fd_hook_locked(h);
+	if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD) {
+		switch_to_thread_locked();
+		start_fallback_workers_locked();
+	}
 	pthread_mutex_unlock(&svc.lock);
+	cancel_restore(cs);
 }
 
 /* ---- fallback: the watcher ---------------------------------------------------- */
