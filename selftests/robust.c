@@ -391,7 +391,8 @@ PS_TEST(robust, fd_from_a_signal_handler_never_waits_for_a_lock)
 
 	ASSERT_EQ(0, pidshim_set_new(&s));
 	for (int i = 0; i < SHOWN_N; i++) {
-		ASSERT_EQ(0, ps_spawn_helper(&shown_h[i], -1, -1, "sleep", "60000", NULL));
+		ASSERT_EQ(0,
+			  ps_spawn_helper(&shown_h[i], -1, -1, "sleep", "60000", NULL));
 		ASSERT_EQ(0, pidshim_set_add(s, shown_h[i]));
 	}
 	sigemptyset(&sa.sa_mask);
