@@ -436,21 +436,16 @@ static long clone3_child(struct pidshim_clone_args *a, int (*fn)(void *), void *
 #endif
 
 #ifdef HAVE_CLONE3_CHILD
-/* clone3 with CLONE_CLEAR_SIGHAND: 1 works, -1 refused (or valgrind,
- * which runs no clone3), 0 not tried yet. */
-static int clear_sighand_works;
+/* The kernel refused clone3 with CLONE_CLEAR_SIGHAND once: not again. */
+static bool clear_sighand_refused;
 #endif
 
+/* Not under valgrind either, which runs no clone3. */
 static bool clear_sighand_ok(void)
 {
 #ifdef HAVE_CLONE3_CHILD
-	int v = __atomic_load_n(&clear_sighand_works, __ATOMIC_RELAXED);
-
-	if (!v) {
-		v = under_valgrind() ? -1 : 1;
-		__atomic_store_n(&clear_sighand_works, v, __ATOMIC_RELAXED);
-	}
-	return v > 0;
+	return !__atomic_load_n(&clear_sighand_refused, __ATOMIC_RELAXED) &&
+	       !under_valgrind();
 #else
 	return false;
 #endif
@@ -482,7 +477,7 @@ static pid_t clone3_spawn(int flags, void *stack, struct child_ctx *c, int *pidf
 	/* ENOSYS: no clone3 (before 5.3, seccomp); EINVAL: no
 	 * CLONE_CLEAR_SIGHAND (5.3, 5.4); EPERM: a profile's own answer. */
 	if (r == -ENOSYS || r == -EINVAL || r == -EPERM) {
-		__atomic_store_n(&clear_sighand_works, -1, __ATOMIC_RELAXED);
+		__atomic_store_n(&clear_sighand_refused, true, __ATOMIC_RELAXED);
 		r = -ENOSYS;
 	}
 	errno = (int)-r;

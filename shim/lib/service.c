@@ -773,16 +773,22 @@ HIDDEN bool svc_sigchld_mechanism(void)
  * mechanism takes over for good, whose watcher marks fds readable
  * without any signal (if it cannot start now, the next spawn or open
  * starts it, as after any switch). */
+static void hook_refused_locked(void)
+{
+	if (svc.mech != PIDSHIM_MECHANISM_SIGNALFD)
+		return;
+	switch_to_thread_locked();
+	start_fallback_workers_locked();
+}
+
 static void fd_hook_locked(struct pidshim *h)
 {
 	if (!h->fd_unhooked)
 		return;
 	h->fd_unhooked = false;
 	if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD && h->fd >= 0 &&
-	    sigchld_hook(h->fd, h->shard) < 0) {
-		switch_to_thread_locked();
-		start_fallback_workers_locked();
-	}
+	    sigchld_hook(h->fd, h->shard) < 0)
+		hook_refused_locked();
 }
 
 /*
@@ -848,10 +854,7 @@ HIDDEN void svc_fd_shown(struct pidshim *h)
 	}
 	cs = cancel_off();
 	pthread_mutex_lock(&svc.lock);
-	if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD) {
-		switch_to_thread_locked();
-		start_fallback_workers_locked();
-	}
+	hook_refused_locked();
 	pthread_mutex_unlock(&svc.lock);
 	cancel_restore(cs);
 }
