@@ -187,6 +187,102 @@ PS_TEST(set, member_reported_until_reaped_and_never_after)
 	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, -1, &ready));
 }
 
+/* The library learns of an exit without anyone polling the handle's fd:
+ * (a signal's look at it reaps it into the handle on the fallback). */
+static void settle_unpolled(struct __test_metadata *_metadata, FIXTURE_DATA(set) * self,
+			    int i)
+{
+	ps_close(&self->release[i]);
+	ASSERT_TRUE(ps_exited(pidshim_pid(self->h[i]), 5000 * ps_slow()));
+	ASSERT_EQ(0, pidshim_send_signal(self->h[i], 0));
+}
+
+/* Ready members not reaped are reported in turn: once each has been, the
+ * next calls go round them, the least recently reported first. */
+PS_TEST(set, members_ready_together_are_reported_in_turn)
+{
+	struct pidshim *ready, *order[NMEM];
+	bool seen[NMEM] = { false };
+	int64_t end = ps_now_ms() + 5000 * ps_slow();
+	int nseen = 0;
+
+	add_blockers(_metadata, self);
+	for (int i = 0; i < NMEM; i++)
+		ps_close(&self->release[i]);
+	for (int i = 0; i < NMEM; i++)
+		ASSERT_TRUE(ps_exited(pidshim_pid(self->h[i]), 5000 * ps_slow()));
+	/* Their fds are never asked for: the set alone tells. */
+	while (nseen < NMEM && ps_now_ms() < end) {
+		ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &ready));
+		ASSERT_LE(0, index_of(self, ready));
+		if (!seen[index_of(self, ready)])
+			nseen++;
+		seen[index_of(self, ready)] = true;
+	}
+	ASSERT_EQ(NMEM, nseen);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < NMEM; i++) {
+			ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &ready));
+			for (int j = 0; j < i; j++)
+				ASSERT_NE(order[j], ready)
+				{
+					TH_LOG("round %d: member %d reported again "
+					       "before "
+					       "the others",
+					       round, index_of(self, ready));
+				}
+			if (round > 0)
+				EXPECT_EQ(order[i], ready);
+			order[i] = ready;
+		}
+	}
+	for (int i = 0; i < NMEM; i++)
+		reap(_metadata, self, i);
+	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, 0, &ready));
+}
+
+/* A member whose exit the library knew before it joined is reported at
+ * once, and one that joins and leaves again never. */
+PS_TEST(set, member_that_ended_before_it_joined_is_reported_at_once)
+{
+	struct pidshim *ready = NULL;
+
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(0, ps_spawn_blocker(&self->h[i], &self->release[i], 10 + i));
+	settle_unpolled(_metadata, self, 0);
+	settle_unpolled(_metadata, self, 1);
+	ASSERT_EQ(0, pidshim_set_add(self->s, self->h[1]));
+	ASSERT_EQ(0, pidshim_set_remove(self->s, self->h[1]));
+	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, 0, &ready));
+	ASSERT_EQ(0, pidshim_set_add(self->s, self->h[0]));
+	ASSERT_EQ(0, pidshim_set_wait(self->s, 0, &ready));
+	EXPECT_EQ(self->h[0], ready);
+	EXPECT_TRUE(ps_readable(pidshim_set_fd(self->s), 0));
+	reap(_metadata, self, 0);
+	EXPECT_FALSE(ps_readable(pidshim_set_fd(self->s), 0));
+	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, 0, &ready));
+	reap(_metadata, self, 1);
+}
+
+/* A handle's fd asked for only after its process ended is readable at
+ * once, in a set or not. */
+PS_TEST(set, fd_asked_for_after_the_exit_is_readable)
+{
+	struct pidshim *ready = NULL;
+
+	add_blockers(_metadata, self);
+	ASSERT_EQ(0, pidshim_set_remove(self->s, self->h[2]));
+	settle_unpolled(_metadata, self, 2);
+	EXPECT_TRUE(ps_readable(pidshim_fd(self->h[2]), 0));
+	ps_close(&self->release[0]);
+	ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &ready));
+	EXPECT_EQ(self->h[0], ready);
+	EXPECT_TRUE(ps_readable(pidshim_fd(self->h[0]), 0));
+	EXPECT_FALSE(ps_readable(pidshim_fd(self->h[1]), 0));
+	reap(_metadata, self, 0);
+	reap(_metadata, self, 2);
+}
+
 PS_TEST(set, empty_set_gives_echild)
 {
 	struct pidshim *ready = NULL;
