@@ -97,9 +97,22 @@ enum h_state {
 
 struct backend_ops;
 
+/* A list of handles linked through their qprev/qnext (svc lock). */
+struct hqueue {
+	struct pidshim *first, *last;
+};
+
 /* What the service knows of a set (set.c embeds it): under svc lock. */
 struct set_direct {
 	unsigned int sleepers; /* threads asleep in its direct wait */
+	/* Its listed members (see svc_set_member) whose process ended:
+	 * q[0] those never reported since, in the order they ended, q[1]
+	 * those reported, the least recently first.  readyfd, an eventfd in
+	 * the set's epoll made with the first listed member (set.c), is
+	 * readable exactly while one of them is not empty (readable). */
+	struct hqueue q[2];
+	int readyfd;
+	bool readable;
 };
 
 struct pidshim {
@@ -115,7 +128,11 @@ struct pidshim {
 	bool armed;	  /* pidfd orphan: registered in the reaper's epoll */
 	bool fd_epoll;	  /* fallback, SIGCHLD mechanism: fd is an epoll (sigchld.c) */
 	bool fd_unhooked; /* ... without its signalfd: not polled on its own (svc lock) */
-	_Atomic bool fd_shown; /* pidshim_fd gave it, or a wait polls it */
+	bool listed;	  /* its set learns of its end from the service, not from its
+			     fd (written under both locks, read under either) */
+	unsigned char queued;	       /* in its set's q[queued - 1], or 0 (svc lock) */
+	struct pidshim *qprev, *qnext; /* ... its neighbours there */
+	_Atomic bool fd_shown;	       /* pidshim_fd gave it, or a wait polls it */
 	unsigned int direct; /* fallback: threads asleep in its direct wait (svc lock) */
 	struct set_direct *dset; /* fallback: its set's, while a member (svc lock) */
 	unsigned int shard;	 /* ... and the shard of its signalfd */
@@ -133,7 +150,7 @@ struct pidshim {
 	struct pidshim_set *set;
 	uint32_t set_idx;
 	uint32_t set_gen;
-	bool set_armed; /* registered in the set's epoll */
+	bool set_armed; /* may be reported: in the set's epoll, or listed */
 	uint64_t set_seq;
 };
 
@@ -227,7 +244,8 @@ HIDDEN int svc_claim_locked(struct pidshim *h, struct pidshim_exit *e);
 HIDDEN bool svc_still_named_locked(struct pidshim *h);
 HIDDEN void svc_mark_gone(struct pidshim *h);
 HIDDEN bool svc_sigchld_mechanism(void);
-HIDDEN void svc_set_member(struct pidshim *h, struct set_direct *d, bool quiet);
+HIDDEN void svc_set_member(struct pidshim *h, struct set_direct *d, bool listed);
+HIDDEN struct pidshim *svc_set_next(struct set_direct *d, uint64_t before_seq);
 HIDDEN bool svc_thread_mechanism(void);
 HIDDEN int svc_set_sleep(struct set_direct *d, int epfd, int cancel_state);
 HIDDEN void svc_set_wake(struct set_direct *d);

@@ -330,16 +330,118 @@ static bool idle_ends(struct worker *w, bool (*idle)(void))
 
 /* ---- what one look at a process learns -------------------------------------- */
 
+/*
+ * h's process ended: its fd turns readable.  Under the SIGCHLD mechanism
+ * only a fd something polls (given out, or in a set's epoll) is marked
+ * (an epoll_ctl); the rest are marked when they are shown (svc_fd_shown,
+ * which sets fd_shown before it reads the state, as this stores the
+ * state before it reads fd_shown: one of the two marks it).
+ */
 static void notify(struct pidshim *h)
 {
 	uint64_t one = 1;
 
 	if (h->fd < 0 || !fallback(h))
 		return;
-	if (h->fd_epoll)
-		sigchld_mark_ready(h->fd, h->shard);
-	else
+	if (!h->fd_epoll)
 		(void)!write(h->fd, &one, sizeof(one));
+	else if (!h->fd_unhooked || atomic_load(&h->fd_shown))
+		sigchld_mark_ready(h->fd, h->shard);
+}
+
+/* ---- the queues of a set's listed members ---------------------------------- */
+
+static void hq_push(struct hqueue *q, struct pidshim *h)
+{
+	h->qnext = NULL;
+	h->qprev = q->last;
+	if (q->last)
+		q->last->qnext = h;
+	else
+		q->first = h;
+	q->last = h;
+}
+
+static void hq_del(struct hqueue *q, struct pidshim *h)
+{
+	if (h->qprev)
+		h->qprev->qnext = h->qnext;
+	else
+		q->first = h->qnext;
+	if (h->qnext)
+		h->qnext->qprev = h->qprev;
+	else
+		q->last = h->qprev;
+	h->qprev = h->qnext = NULL;
+}
+
+/* The set's readyfd follows its queues: readable while one holds a
+ * member.  One eventfd write when the first comes, one read when the last
+ * goes: O(1) per exit, however many members the set has. */
+static void set_ready_follow_locked(struct set_direct *d)
+{
+	bool any = d->q[0].first || d->q[1].first;
+	uint64_t v = 1;
+
+	if (any == d->readable)
+		return;
+	d->readable = any;
+	if (any)
+		(void)!write(d->readyfd, &v, sizeof(v));
+	else
+		(void)!read(d->readyfd, &v, sizeof(v));
+}
+
+/* Its process ended, and no wait gave the final answer yet: a set
+ * reports it. */
+static bool reportable(const struct pidshim *h)
+{
+	int st = atomic_load(&h->state);
+
+	return st != H_RUNNING && st != H_DONE;
+}
+
+/* A listed member's process ended: its set reports it from now on. */
+static void queue_locked(struct pidshim *h)
+{
+	if (h->queued || !h->listed || !h->dset)
+		return;
+	hq_push(&h->dset->q[0], h);
+	h->queued = 1;
+	set_ready_follow_locked(h->dset);
+}
+
+/* ... until it is answered (H_DONE) or leaves its set. */
+static void unqueue_locked(struct pidshim *h)
+{
+	if (!h->queued)
+		return;
+	hq_del(&h->dset->q[h->queued - 1], h);
+	h->queued = 0;
+	set_ready_follow_locked(h->dset);
+}
+
+/*
+ * For set_wait (under the set's lock): the listed member to report next,
+ * if it was reported less recently than the one the set's epoll offers
+ * (set_seq before_seq; those never reported have 0), moved to the end of
+ * the reported ones; NULL when none ended or the epoll's goes first.
+ */
+HIDDEN struct pidshim *svc_set_next(struct set_direct *d, uint64_t before_seq)
+{
+	struct pidshim *h;
+
+	pthread_mutex_lock(&svc.lock);
+	h = d->q[0].first ? d->q[0].first : d->q[1].first;
+	if (h && h->set_seq < before_seq) {
+		hq_del(&d->q[h->queued - 1], h);
+		hq_push(&d->q[1], h);
+		h->queued = 2;
+	} else {
+		h = NULL;
+	}
+	pthread_mutex_unlock(&svc.lock);
+	return h;
 }
 
 static void drop_orphan_locked(struct pidshim *h)
@@ -380,6 +482,7 @@ static void settle(struct pidshim *h, int state, const struct pidshim_exit *e)
 		return;
 	}
 	notify(h);
+	queue_locked(h);
 	/* A thread asleep in a direct wait on h, or on its set, would sleep
 	 * on (a zombie it sees itself). */
 	if ((h->direct || (h->dset && h->dset->sleepers)) && state != H_ZOMBIE)
@@ -528,10 +631,12 @@ HIDDEN int svc_claim_locked(struct pidshim *h, struct pidshim_exit *e)
 	case H_EXITED:
 		*e = *h->exit;
 		atomic_store(&h->state, H_DONE);
+		unqueue_locked(h);
 		return 0;
 	case H_GONE:
 	case H_DONE:
 		atomic_store(&h->state, H_DONE);
+		unqueue_locked(h);
 		return -ECHILD;
 	}
 	return -EAGAIN;
@@ -786,29 +891,44 @@ static void fd_hook_locked(struct pidshim *h)
 	if (!h->fd_unhooked)
 		return;
 	h->fd_unhooked = false;
-	if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD && h->fd >= 0 &&
-	    sigchld_hook(h->fd, h->shard) < 0)
+	if (h->fd < 0)
+		return;
+	/* Settled while nothing polled it: notify left it unmarked. */
+	if (atomic_load(&h->state) != H_RUNNING)
+		sigchld_mark_ready(h->fd, h->shard);
+	if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD && sigchld_hook(h->fd, h->shard) < 0)
 		hook_refused_locked();
 }
 
 /*
  * h (fallback) joins the set whose direct wait d is (under the set's
  * lock), or leaves it (d NULL): a settle of a member kicks a thread asleep
- * in that set's direct wait.  Under the SIGCHLD mechanism a handle's fd
- * listens to SIGCHLD only while it is polled on its own (fd_shown), or
- * while it is the member of a set that cannot listen for it (!quiet):
- * a quiet set listens once for all its members (sigchld_set_fd), and
- * every look at a member marks its fd readable when its process ended.
+ * in that set's direct wait.
+ *
+ * Under the SIGCHLD mechanism a set listens to SIGCHLD once for all its
+ * members (its own signalfd, see set.c), and its members are listed: not
+ * in the set's epoll at all (each handle's fd is an epoll, and nesting
+ * them costs every exit a walk of wake-ups through two epolls, every add
+ * a check of the kernel's epoll paths), but queued by settle() in d, which
+ * set_wait takes them from (svc_set_next) and whose readyfd keeps the
+ * set's fd readable.  A listed member's fd listens to SIGCHLD only while
+ * it is polled on its own (fd_shown); a member of a set that cannot
+ * listen for it (!listed: the set's signalfd could not be made) is in the
+ * set's epoll and its fd listens.
  */
-HIDDEN void svc_set_member(struct pidshim *h, struct set_direct *d, bool quiet)
+HIDDEN void svc_set_member(struct pidshim *h, struct set_direct *d, bool listed)
 {
 	if (!fallback(h))
 		return;
 	pthread_mutex_lock(&svc.lock);
+	unqueue_locked(h);
 	h->dset = d;
+	h->listed = d && listed;
+	if (reportable(h))
+		queue_locked(h); /* it ended before it joined */
 	if (!h->fd_epoll) {
 		/* an eventfd: nothing to hook */
-	} else if ((d && !quiet) || atomic_load(&h->fd_shown)) {
+	} else if ((d && !listed) || atomic_load(&h->fd_shown)) {
 		fd_hook_locked(h);
 	} else if (!h->fd_unhooked && svc.mech == PIDSHIM_MECHANISM_SIGNALFD &&
 		   h->fd >= 0) {
@@ -833,18 +953,24 @@ HIDDEN void svc_set_member(struct pidshim *h, struct set_direct *d, bool quiet)
  * so the mechanism read again after the hook undoes a hook made too late.
  * (fd_unhooked, the lock's record, may say "unhooked" for a fd hooked
  * here: it only saves fd_hook_locked an epoll_ctl, which finds EEXIST.)
- * Only a hook the kernel refuses (ENOMEM, or ENOSPC past max_user_watches)
- * takes the lock, to give way to the thread mechanism: that fd could
- * never hear the exit otherwise.
+ * A fd whose process ended before it was shown was left unmarked by
+ * notify: it is marked here (settle stores the state before notify reads
+ * fd_shown, this sets fd_shown before it reads the state: one of the two
+ * marks it, and a second mark finds EEXIST).  Only a hook the kernel
+ * refuses (ENOMEM, or ENOSPC past max_user_watches) takes the lock, to
+ * give way to the thread mechanism: that fd could never hear the exit
+ * otherwise.
  */
 HIDDEN void svc_fd_shown(struct pidshim *h)
 {
 	int cs;
 
-	if (!h->fd_epoll || atomic_exchange(&h->fd_shown, true))
+	if (!h->fd_epoll || atomic_exchange(&h->fd_shown, true) || h->fd < 0)
 		return;
-	if (__atomic_load_n(&svc.mech, __ATOMIC_SEQ_CST) != PIDSHIM_MECHANISM_SIGNALFD ||
-	    h->fd < 0)
+	/* Ended while nothing polled it: notify left it unmarked. */
+	if (atomic_load(&h->state) != H_RUNNING)
+		sigchld_mark_ready(h->fd, h->shard);
+	if (__atomic_load_n(&svc.mech, __ATOMIC_SEQ_CST) != PIDSHIM_MECHANISM_SIGNALFD)
 		return;
 	if (sigchld_hook(h->fd, h->shard) == 0) {
 		if (__atomic_load_n(&svc.mech, __ATOMIC_SEQ_CST) !=

@@ -18,10 +18,15 @@
  *
  * Under the fallback's SIGCHLD mechanism each handle's fd is an epoll that
  * hears every SIGCHLD (sigchld.c): a set of n such fds would be woken n
- * times per exit.  The set holds its own signalfd instead (data SET_SIGNAL)
- * and members whose fds nobody polls on their own leave theirs out
- * (svc_set_member): an exit wakes the set once, set_wait looks (svc_pump),
- * and the look marks the member's fd readable.
+ * times per exit, and even deaf ones nest an epoll in the set's (every
+ * add checks the kernel's epoll paths, every exit wakes through two).
+ * The set holds its own signalfd instead (data SET_SIGNAL), and such
+ * members are listed, not put into the epoll (svc_set_member): an exit
+ * wakes the set once, set_wait looks (svc_pump), the look queues the
+ * member in the service (O(1)), and set_wait takes it from the queue
+ * (svc_set_next).  An eventfd of the set's (data SET_READY) is readable
+ * while that queue is not empty, so that the set's fd stays readable for
+ * a program's loop, as a member's fd would keep it.
  *
  * A blocking set_wait on the fallback's thread mechanism sleeps in
  * waitid(P_ALL) itself between two looks at the epoll (svc_set_sleep), as
@@ -44,6 +49,7 @@
 #define MAX_EVENTS 64
 #define SET_SIGNAL UINT64_MAX	    /* never a member's ev_data: no slot is ~0 */
 #define SET_WAKE   (UINT64_MAX - 1) /* nor ~0 - 1 */
+#define SET_READY  (UINT64_MAX - 2) /* nor ~0 - 2 */
 
 struct pidshim_set {
 	int epfd;
@@ -57,7 +63,8 @@ struct pidshim_set {
 	uint32_t nfree;
 	uint32_t n; /* members */
 	uint32_t gen;
-	uint32_t armed; /* members still registered in the epoll */
+	uint32_t armed;	 /* members that may still be reported */
+	uint32_t listed; /* members the service queues (h->listed) */
 	uint64_t seq;
 	unsigned int waiters; /* threads inside set_wait */
 	bool woken;	      /* wakefd written, not read yet */
@@ -93,6 +100,7 @@ static int set_new(struct pidshim_set **ret)
 	s->epfd = fd;
 	s->wakefd = wfd;
 	s->sigfd = -1;
+	s->dw.readyfd = -1;
 	s->creator = self_pid();
 	pthread_mutex_init(&s->lock, NULL);
 	*ret = s;
@@ -137,29 +145,38 @@ static void disarm_locked(struct pidshim_set *s, struct pidshim *h)
 {
 	if (!h->set_armed)
 		return;
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	if (!h->listed)
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, h->fd, NULL);
 	h->set_armed = false;
 	if (--s->armed == 0 && s->waiters)
 		set_wake_locked(s);
 }
 
-/* The set listens to SIGCHLD for its members (SIGCHLD mechanism). */
+/* An fd of the set's own in its epoll, with data tag; -1 if it fails. */
+static int set_own_fd(struct pidshim_set *s, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	if (fd >= 0 && epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The set listens to SIGCHLD for its members, and reports them from the
+ * service's queue (SIGCHLD mechanism): can it?  The readyfd stays once
+ * made (after a switch to the thread mechanism its listed members are
+ * still queued); no member is listed while it is not there, so the
+ * service never writes it meanwhile. */
 static bool set_listens_locked(struct pidshim_set *s)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = SET_SIGNAL };
-	int fd;
-
-	if (s->sigfd >= 0)
-		return true;
-	fd = sigchld_set_fd();
-	if (fd < 0)
-		return false;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		close(fd);
-		return false;
-	}
-	s->sigfd = fd;
-	return true;
+	if (s->dw.readyfd < 0)
+		s->dw.readyfd = set_own_fd(
+			s, fd_new(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), SET_READY);
+	if (s->sigfd < 0 && s->dw.readyfd >= 0)
+		s->sigfd = set_own_fd(s, sigchld_set_fd(), SET_SIGNAL);
+	return s->sigfd >= 0 && s->dw.readyfd >= 0;
 }
 
 /* The mechanism is the thread now: nobody reads SIGCHLD any more, and a
@@ -175,7 +192,7 @@ static void set_deaf_locked(struct pidshim_set *s)
 
 static int set_add(struct pidshim_set *s, struct pidshim *h)
 {
-	bool quiet = false;
+	bool listed = false;
 	int r = 0;
 
 	if (!s || !h)
@@ -215,13 +232,14 @@ static int set_add(struct pidshim_set *s, struct pidshim *h)
 	if (atomic_load(&h->state) != H_DONE) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ev_data(h) };
 
-		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, h->fd, &ev) < 0) {
+		listed = h->fd_epoll && svc_sigchld_mechanism() && set_listens_locked(s);
+		if (!listed && epoll_ctl(s->epfd, EPOLL_CTL_ADD, h->fd, &ev) < 0) {
 			r = -errno;
 			goto out;
 		}
 		h->set_armed = true;
 		s->armed++;
-		quiet = h->fd_epoll && svc_sigchld_mechanism() && set_listens_locked(s);
+		s->listed += listed;
 	}
 	if (s->nfree)
 		s->nfree--;
@@ -232,7 +250,7 @@ static int set_add(struct pidshim_set *s, struct pidshim *h)
 	h->set = s;
 	/* Under the set's lock: a remove in another thread cannot come
 	 * between (the service must never keep a freed set's address). */
-	svc_set_member(h, &s->dw, quiet);
+	svc_set_member(h, &s->dw, listed);
 out:
 	pthread_mutex_unlock(&s->lock);
 	return r;
@@ -253,6 +271,7 @@ static int set_remove(struct pidshim_set *s, struct pidshim *h)
 	s->members[h->set_idx] = NULL;
 	s->free_slots[s->nfree++] = h->set_idx;
 	s->n--;
+	s->listed -= h->listed;
 	h->set = NULL;
 	svc_set_member(h, NULL, false);
 	pthread_mutex_unlock(&s->lock);
@@ -270,6 +289,7 @@ HIDDEN void set_forget_inert(struct pidshim *h)
 	s->members[h->set_idx] = NULL;
 	s->free_slots[s->nfree++] = h->set_idx;
 	s->n--;
+	s->listed -= h->listed;
 	if (h->set_armed)
 		s->armed--;
 	h->set = NULL;
@@ -288,9 +308,10 @@ HIDDEN void set_disarm(struct pidshim *h)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Pick the ready member reported least recently; drop stale events. */
+/* Pick the ready member reported least recently, among the epoll's
+ * events and, when queue, the service's queue; drop stale events. */
 static struct pidshim *pick_locked(struct pidshim_set *s, const struct epoll_event *ev,
-				   int n)
+				   int n, bool queue)
 {
 	struct pidshim *best = NULL;
 
@@ -313,6 +334,13 @@ static struct pidshim *pick_locked(struct pidshim_set *s, const struct epoll_eve
 			continue;
 		if (!best || h->set_seq < best->set_seq)
 			best = h;
+	}
+	if (queue && s->listed) {
+		struct pidshim *q =
+			svc_set_next(&s->dw, best ? best->set_seq : UINT64_MAX);
+
+		if (q)
+			best = q;
 	}
 	if (best)
 		best->set_seq = ++s->seq;
@@ -352,17 +380,22 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 		if (n < 0)
 			return n; /* EBADF: the program closed the set's fd */
 		if (n > 0) {
+			bool queued = false;
+
+			for (int i = 0; i < n && !queued; i++)
+				queued = ev[i].data.u64 == SET_READY;
 			/* A member ready already is reported before the
 			 * SIGCHLD mechanism looks at what the signals name
 			 * (svc_pump): that look may owe a walk of every child
-			 * (service.c), which the next call makes. */
+			 * (service.c), which the next call makes.  Members it
+			 * finds ended are in the queue right after it. */
 			pthread_mutex_lock(&s->lock);
-			h = pick_locked(s, ev, n);
+			h = pick_locked(s, ev, n, queued);
 			if (!h) {
 				pthread_mutex_unlock(&s->lock);
 				svc_pump(&s->dw);
 				pthread_mutex_lock(&s->lock);
-				h = pick_locked(s, ev, n);
+				h = pick_locked(s, ev, n, true);
 			}
 			if (s->sigfd >= 0 && !svc_sigchld_mechanism())
 				set_deaf_locked(s);
@@ -447,6 +480,8 @@ PIDSHIM_API void pidshim_set_free(struct pidshim_set *s)
 	}
 	if (s->sigfd >= 0)
 		close(s->sigfd);
+	if (s->dw.readyfd >= 0)
+		close(s->dw.readyfd);
 	close(s->wakefd);
 	close(s->epfd);
 	pthread_mutex_destroy(&s->lock);
