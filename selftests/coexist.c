@@ -369,8 +369,19 @@ static int child_uses_library(void)
 		return 14;
 	if (pidshim_send_signal(h, SIGKILL))
 		return 15;
-	if (pidshim_set_wait(s, 10000 * ps_slow(), &ready) || ready != h)
+	/* 16: another error, 19: -ETIMEDOUT, 20: -ECHILD, 21: another handle. */
+	switch (pidshim_set_wait(s, 10000 * ps_slow(), &ready)) {
+	case 0:
+		break;
+	case -ETIMEDOUT:
+		return 19;
+	case -ECHILD:
+		return 20;
+	default:
 		return 16;
+	}
+	if (ready != h)
+		return 21;
 	if (pidshim_wait(h, &ex) || ex.info.si_code != CLD_KILLED ||
 	    ex.info.si_status != SIGKILL)
 		return 17;
