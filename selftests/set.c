@@ -241,6 +241,34 @@ PS_TEST(set, members_ready_together_are_reported_in_turn)
 	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, 0, &ready));
 }
 
+/* A member reported but not reaped yet must not hide one that ends
+ * later: the later one is reported within a few calls. */
+PS_TEST(set, member_reported_and_not_reaped_hides_no_later_exit)
+{
+	struct pidshim *ready = NULL;
+	bool later = false;
+
+	add_blockers(_metadata, self);
+	ps_close(&self->release[0]);
+	ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &ready));
+	ASSERT_EQ(self->h[0], ready);
+	ps_close(&self->release[1]);
+	ASSERT_TRUE(ps_exited(pidshim_pid(self->h[1]), 5000 * ps_slow()));
+	for (int i = 0; i < 100 && !later; i++) {
+		ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &ready));
+		ASSERT_NE(self->h[2], ready);
+		later = ready == self->h[1];
+		if (!later)
+			ps_sleep_ms(10); /* time for the thread mechanism's watcher */
+	}
+	EXPECT_TRUE(later)
+	{
+		TH_LOG("100 calls reported only member 0, which waits to be reaped");
+	}
+	reap(_metadata, self, 0);
+	reap(_metadata, self, 1);
+}
+
 /* A member whose exit the library knew before it joined is reported at
  * once, and one that joins and leaves again never. */
 PS_TEST(set, member_that_ended_before_it_joined_is_reported_at_once)
@@ -281,6 +309,67 @@ PS_TEST(set, fd_asked_for_after_the_exit_is_readable)
 	EXPECT_FALSE(ps_readable(pidshim_fd(self->h[1]), 0));
 	reap(_metadata, self, 0);
 	reap(_metadata, self, 2);
+}
+
+/*
+ * A set that cannot make the fds it listens with under the SIGCHLD
+ * mechanism (none free) still takes the member, into its epoll; once fds
+ * are free again the next member is queued by the service instead.  Both
+ * kinds in one set are reported, in turn, and nothing leaks.
+ */
+PS_TEST(set, member_added_with_no_fd_free_is_reported_beside_the_others)
+{
+	struct pidshim *ready, *last = NULL;
+	bool seen[2] = { false };
+	int held[128], n = 0, base, fd, fds;
+	struct rlimit saved, rl;
+	int64_t end;
+
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(0, ps_spawn_blocker(&self->h[i], &self->release[i], 10 + i));
+	base = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, base);
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &saved));
+	rl = saved;
+	rl.rlim_cur = 64;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	while (n < 128 && (fd = fcntl(base, F_DUPFD_CLOEXEC, 0)) >= 0)
+		held[n++] = fd;
+	EXPECT_EQ(0, pidshim_set_add(self->s, self->h[0]));
+	/* One fd free: still short of the two the set would need. */
+	close(held[--n]);
+	EXPECT_EQ(-EEXIST, pidshim_set_add(self->s, self->h[0]));
+	while (n > 0)
+		close(held[--n]);
+	setrlimit(RLIMIT_NOFILE, &saved);
+	ASSERT_EQ(0, pidshim_set_add(self->s, self->h[1]));
+	for (int i = 0; i < 2; i++)
+		ps_close(&self->release[i]);
+	end = ps_now_ms() + 5000 * ps_slow();
+	while (!(seen[0] && seen[1]) && ps_now_ms() < end) {
+		ASSERT_EQ(0, pidshim_set_wait(self->s, 5000 * ps_slow(), &ready));
+		ASSERT_LE(0, index_of(self, ready));
+		ASSERT_GT(2, index_of(self, ready));
+		seen[index_of(self, ready)] = true;
+		last = ready;
+	}
+	ASSERT_TRUE(seen[0] && seen[1])
+	{
+		TH_LOG("reported: member 0 %s, member 1 %s", seen[0] ? "yes" : "no",
+		       seen[1] ? "yes" : "no");
+	}
+	/* Both ready, neither reaped: the other one comes next. */
+	ASSERT_EQ(0, pidshim_set_wait(self->s, 0, &ready));
+	EXPECT_NE(last, ready);
+	reap(_metadata, self, 0);
+	reap(_metadata, self, 1);
+	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, 0, &ready));
+	close(base);
+	/* The set's fds go back to the program with it. */
+	fds = ps_fd_count();
+	pidshim_set_free(self->s);
+	self->s = NULL;
+	EXPECT_GE(fds - 2, ps_fd_count());
 }
 
 PS_TEST(set, empty_set_gives_echild)
