@@ -349,6 +349,14 @@ static void notify(struct pidshim *h)
 		sigchld_mark_ready(h->fd, h->shard);
 }
 
+/* Something polls h's fd (SIGCHLD mechanism) from now on: a process that
+ * ended while nothing did was left unmarked by notify. */
+static void mark_if_ended(struct pidshim *h)
+{
+	if (atomic_load(&h->state) != H_RUNNING)
+		sigchld_mark_ready(h->fd, h->shard);
+}
+
 /* ---- the queues of a set's listed members ---------------------------------- */
 
 static void hq_push(struct hqueue *q, struct pidshim *h)
@@ -893,9 +901,7 @@ static void fd_hook_locked(struct pidshim *h)
 	h->fd_unhooked = false;
 	if (h->fd < 0)
 		return;
-	/* Settled while nothing polled it: notify left it unmarked. */
-	if (atomic_load(&h->state) != H_RUNNING)
-		sigchld_mark_ready(h->fd, h->shard);
+	mark_if_ended(h);
 	if (svc.mech == PIDSHIM_MECHANISM_SIGNALFD && sigchld_hook(h->fd, h->shard) < 0)
 		hook_refused_locked();
 }
@@ -967,9 +973,7 @@ HIDDEN void svc_fd_shown(struct pidshim *h)
 
 	if (!h->fd_epoll || atomic_exchange(&h->fd_shown, true) || h->fd < 0)
 		return;
-	/* Ended while nothing polled it: notify left it unmarked. */
-	if (atomic_load(&h->state) != H_RUNNING)
-		sigchld_mark_ready(h->fd, h->shard);
+	mark_if_ended(h);
 	if (__atomic_load_n(&svc.mech, __ATOMIC_SEQ_CST) != PIDSHIM_MECHANISM_SIGNALFD)
 		return;
 	if (sigchld_hook(h->fd, h->shard) == 0) {

@@ -63,8 +63,7 @@ struct pidshim_set {
 	uint32_t nfree;
 	uint32_t n; /* members */
 	uint32_t gen;
-	uint32_t armed;	 /* members that may still be reported */
-	uint32_t listed; /* members the service queues (h->listed) */
+	uint32_t armed; /* members that may still be reported */
 	uint64_t seq;
 	unsigned int waiters; /* threads inside set_wait */
 	bool woken;	      /* wakefd written, not read yet */
@@ -239,7 +238,6 @@ static int set_add(struct pidshim_set *s, struct pidshim *h)
 		}
 		h->set_armed = true;
 		s->armed++;
-		s->listed += listed;
 	}
 	if (s->nfree)
 		s->nfree--;
@@ -271,7 +269,6 @@ static int set_remove(struct pidshim_set *s, struct pidshim *h)
 	s->members[h->set_idx] = NULL;
 	s->free_slots[s->nfree++] = h->set_idx;
 	s->n--;
-	s->listed -= h->listed;
 	h->set = NULL;
 	svc_set_member(h, NULL, false);
 	pthread_mutex_unlock(&s->lock);
@@ -289,7 +286,6 @@ HIDDEN void set_forget_inert(struct pidshim *h)
 	s->members[h->set_idx] = NULL;
 	s->free_slots[s->nfree++] = h->set_idx;
 	s->n--;
-	s->listed -= h->listed;
 	if (h->set_armed)
 		s->armed--;
 	h->set = NULL;
@@ -309,9 +305,11 @@ HIDDEN void set_disarm(struct pidshim *h)
 }
 
 /* Pick the ready member reported least recently, among the epoll's
- * events and, when queue, the service's queue; drop stale events. */
+ * events and, when queue, the service's queue, if its last report came
+ * before report number limit (1: only one never reported); drop stale
+ * events. */
 static struct pidshim *pick_locked(struct pidshim_set *s, const struct epoll_event *ev,
-				   int n, bool queue)
+				   int n, bool queue, uint64_t limit)
 {
 	struct pidshim *best = NULL;
 
@@ -332,12 +330,11 @@ static struct pidshim *pick_locked(struct pidshim_set *s, const struct epoll_eve
 		 * SIGCHLD: only one whose process ended is reported. */
 		if (h->ops->keeps_exit && atomic_load(&h->state) == H_RUNNING)
 			continue;
-		if (!best || h->set_seq < best->set_seq)
+		if (h->set_seq < (best ? best->set_seq : limit))
 			best = h;
 	}
-	if (queue && s->listed) {
-		struct pidshim *q =
-			svc_set_next(&s->dw, best ? best->set_seq : UINT64_MAX);
+	if (queue && s->dw.readyfd >= 0) { /* it has had listed members */
+		struct pidshim *q = svc_set_next(&s->dw, best ? best->set_seq : limit);
 
 		if (q)
 			best = q;
@@ -359,7 +356,7 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 
 	for (;;) {
 		struct pidshim *h;
-		bool heard = false;
+		bool heard = false, queued = false;
 		int n;
 
 		pthread_mutex_lock(&s->lock);
@@ -380,22 +377,26 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 		if (n < 0)
 			return n; /* EBADF: the program closed the set's fd */
 		if (n > 0) {
-			bool queued = false;
-
-			for (int i = 0; i < n && !queued; i++)
-				queued = ev[i].data.u64 == SET_READY;
-			/* A member ready already is reported before the
+			for (int i = 0; i < n; i++) {
+				queued = queued || ev[i].data.u64 == SET_READY;
+				heard = heard || ev[i].data.u64 == SET_SIGNAL;
+			}
+			/* A member never reported is reported before the
 			 * SIGCHLD mechanism looks at what the signals name
 			 * (svc_pump): that look may owe a walk of every child
-			 * (service.c), which the next call makes.  Members it
-			 * finds ended are in the queue right after it. */
+			 * (service.c), which the next call makes.  One
+			 * reported already waits for the look while a signal
+			 * is pending: it may name a member that ended since,
+			 * which it would hide for as long as the program
+			 * leaves the other unreaped.  Members the look finds
+			 * ended are in the queue right after it. */
 			pthread_mutex_lock(&s->lock);
-			h = pick_locked(s, ev, n, queued);
+			h = pick_locked(s, ev, n, queued, heard ? 1 : UINT64_MAX);
 			if (!h) {
 				pthread_mutex_unlock(&s->lock);
 				svc_pump(&s->dw);
 				pthread_mutex_lock(&s->lock);
-				h = pick_locked(s, ev, n, true);
+				h = pick_locked(s, ev, n, true, UINT64_MAX);
 			}
 			if (s->sigfd >= 0 && !svc_sigchld_mechanism())
 				set_deaf_locked(s);
@@ -410,13 +411,11 @@ static int set_wait(struct pidshim_set *s, int timeout_ms, struct pidshim **read
 				*ready = h;
 				return 0;
 			}
-			for (int i = 0; i < n && !look_again && !heard; i++)
-				heard = ev[i].data.u64 == SET_SIGNAL;
 		}
 		/* The set's signalfd spoke: the look just made may have marked
 		 * members ready since epoll_wait returned.  Ask once more now,
-		 * whatever the timeout. */
-		look_again = heard;
+		 * whatever the timeout (once). */
+		look_again = heard && !look_again;
 		if (look_again)
 			continue;
 		if (direct) {
