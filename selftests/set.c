@@ -241,6 +241,23 @@ PS_TEST(set, members_ready_together_are_reported_in_turn)
 	EXPECT_EQ(-ECHILD, pidshim_set_wait(self->s, 0, &ready));
 }
 
+/* RLIMIT_NOFILE lowered to 64 and every slot under it taken by a copy of
+ * base (at most 128, in held): how many, or -1. */
+static int fill_fds(int base, int held[128])
+{
+	struct rlimit rl;
+	int n = 0, fd;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -1;
+	rl.rlim_cur = 64;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		return -1;
+	while (n < 128 && (fd = fcntl(base, F_DUPFD_CLOEXEC, 0)) >= 0)
+		held[n++] = fd;
+	return n;
+}
+
 /* A member reported but not reaped yet must not hide one that ends
  * later: the later one is reported within a few calls. */
 PS_TEST(set, member_reported_and_not_reaped_hides_no_later_exit)
@@ -321,8 +338,8 @@ PS_TEST(set, member_added_with_no_fd_free_is_reported_beside_the_others)
 {
 	struct pidshim *ready, *last = NULL;
 	bool seen[2] = { false };
-	int held[128], n = 0, base, fd, fds;
-	struct rlimit saved, rl;
+	int held[128], n, base, fds;
+	struct rlimit saved;
 	int64_t end;
 
 	for (int i = 0; i < 2; i++)
@@ -330,11 +347,8 @@ PS_TEST(set, member_added_with_no_fd_free_is_reported_beside_the_others)
 	base = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, base);
 	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &saved));
-	rl = saved;
-	rl.rlim_cur = 64;
-	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
-	while (n < 128 && (fd = fcntl(base, F_DUPFD_CLOEXEC, 0)) >= 0)
-		held[n++] = fd;
+	n = fill_fds(base, held);
+	ASSERT_LE(0, n);
 	EXPECT_EQ(0, pidshim_set_add(self->s, self->h[0]));
 	/* One fd free: still short of the two the set would need. */
 	close(held[--n]);
@@ -703,17 +717,14 @@ PS_TEST(set, free_leaves_member_handles_usable)
 PS_TEST(set, new_needs_two_fds_and_leaks_none_when_short)
 {
 	struct pidshim_set *s = NULL;
-	struct rlimit saved, rl;
-	int held[128], n = 0, base, fd;
+	struct rlimit saved;
+	int held[128], n, base, fd;
 
 	base = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, base);
 	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &saved));
-	rl = saved;
-	rl.rlim_cur = 64;
-	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
-	while (n < 128 && (fd = fcntl(base, F_DUPFD_CLOEXEC, 0)) >= 0)
-		held[n++] = fd;
+	n = fill_fds(base, held);
+	ASSERT_LE(0, n);
 	for (int spare = 0; spare <= 2; spare++) {
 		int back = 0;
 
